@@ -1,0 +1,363 @@
+/* decode.c - one table-driven walker: Thrift compact bytes -> the C structs of footer.h.
+ *
+ * Rules (see NOTES.md): unknown field ids are skipped, with a depth cap on nested skips;
+ * a known field with the wrong wire type, or a missing required field, is an error naming
+ * the field; every list count is checked against the bytes left before anything is
+ * allocated, and lists grow from at most 16 slots.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "footer.h"
+
+/* ---------------------------------------------------------------- errors */
+
+void cur_fail(cursor *c, int kind, const char *fmt, ...)
+{
+    if (c->err)
+        return;
+    c->err = kind;
+    c->err_offset = cur_offset(c);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err_msg, sizeof c->err_msg, fmt, ap);
+    va_end(ap);
+}
+
+static const char *wire_name(int t)
+{
+    static const char *names[] = {"stop", "bool", "bool", "byte", "i16", "i32", "i64",
+                                  "double", "binary", "list", "set", "map", "struct"};
+    return (t >= 0 && t <= CT_STRUCT) ? names[t] : "invalid";
+}
+
+/* Write the breadcrumb (e.g. "row_groups[3].columns[0].meta_data") into d->err_field. */
+static void record_trail(decoder *d)
+{
+    char *out = d->err_field;
+    size_t left = sizeof d->err_field;
+    out[0] = '\0';
+    for (int i = 0; i < d->depth && left > 1; i++) {
+        int n = d->trail_index[i] >= 0
+                    ? snprintf(out, left, "%s%s[%lld]", i ? "." : "", d->trail_name[i],
+                               (long long)d->trail_index[i])
+                    : snprintf(out, left, "%s%s", i ? "." : "", d->trail_name[i]);
+        if (n < 0 || (size_t)n >= left)
+            break;
+        out += n;
+        left -= (size_t)n;
+    }
+}
+
+static int fail(decoder *d, const char *fmt, ...)
+{
+    if (!d->cur.err) {
+        va_list ap;
+        va_start(ap, fmt);
+        char msg[RUGO_ERRMSG];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        cur_fail(&d->cur, ERR_THRIFT, "%s", msg);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- arena */
+
+struct arena_block {
+    arena_block *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+#define ARENA_BLOCK (64 * 1024)
+
+void *arena_alloc(arena *a, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    arena_block *b = a->head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        b = calloc(1, sizeof(arena_block) + cap);
+        if (!b)
+            return NULL;
+        b->cap = cap;
+        b->next = a->head;
+        a->head = b;
+    }
+    void *p = (char *)b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+void arena_free(arena *a)
+{
+    arena_block *b = a->head;
+    while (b) {
+        arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+}
+
+/* ---------------------------------------------------------------- skipping */
+
+static int skip_value(cursor *c, int type, int depth, int in_collection)
+{
+    if (depth > SKIP_DEPTH_MAX) {
+        cur_fail(c, ERR_THRIFT, "nesting deeper than %d levels", SKIP_DEPTH_MAX);
+        return 0;
+    }
+    uint64_t u;
+    const uint8_t *p;
+    span s;
+    switch (type) {
+    case CT_TRUE:
+    case CT_FALSE: /* in a field header the value is the type; in a collection, one byte */
+        return in_collection ? cur_bytes(c, 1, &p) : 1;
+    case CT_BYTE:
+        return cur_bytes(c, 1, &p);
+    case CT_I16:
+    case CT_I32:
+    case CT_I64:
+        return cur_varint(c, &u);
+    case CT_DOUBLE:
+        return cur_bytes(c, 8, &p);
+    case CT_BINARY:
+        return cur_binary(c, &s);
+    case CT_LIST:
+    case CT_SET: {
+        int et;
+        uint32_t n;
+        if (!cur_list(c, &et, &n))
+            return 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (!skip_value(c, et, depth + 1, 1))
+                return 0;
+        return 1;
+    }
+    case CT_MAP: {
+        uint64_t n;
+        uint8_t kv = 0;
+        if (!cur_varint(c, &n))
+            return 0;
+        if (n == 0)
+            return 1;
+        if (n > cur_left(c) / 2) {
+            cur_fail(c, ERR_THRIFT, "map of %llu entries but only %zu bytes left",
+                     (unsigned long long)n, cur_left(c));
+            return 0;
+        }
+        if (!cur_byte(c, &kv))
+            return 0;
+        for (uint64_t i = 0; i < n; i++)
+            if (!skip_value(c, kv >> 4, depth + 1, 1) || !skip_value(c, kv & 0x0f, depth + 1, 1))
+                return 0;
+        return 1;
+    }
+    case CT_STRUCT: {
+        int16_t last = 0, id;
+        int ft;
+        for (;;) {
+            if (!cur_field(c, &last, &ft, &id))
+                return 0;
+            if (ft == CT_STOP)
+                return 1;
+            if (!skip_value(c, ft, depth + 1, 0))
+                return 0;
+        }
+    }
+    default:
+        cur_fail(c, ERR_THRIFT, "invalid wire type %d", type);
+        return 0;
+    }
+}
+
+int cur_skip(cursor *c, int type, int depth) { return skip_value(c, type, depth, 0); }
+
+/* ---------------------------------------------------------------- values */
+
+static int is_int_wire(int t) { return t == CT_BYTE || t == CT_I16 || t == CT_I32 || t == CT_I64; }
+
+static int read_int(decoder *d, int wire, int width, const char *name, void *dst)
+{
+    int64_t v;
+    if (wire == CT_BYTE) {
+        uint8_t b;
+        if (!cur_byte(&d->cur, &b))
+            return 0;
+        v = (int8_t)b;
+    } else if (!cur_zigzag(&d->cur, &v)) {
+        return 0;
+    }
+    if (width == 4) {
+        if (v < INT32_MIN || v > INT32_MAX)
+            return fail(d, "%s = %lld does not fit in 32 bits", name, (long long)v);
+        *(int32_t *)dst = (int32_t)v;
+    } else {
+        *(int64_t *)dst = v;
+    }
+    return 1;
+}
+
+static int decode_struct(decoder *d, const struct_spec *s, void *out);
+
+static int elem_wire_ok(int kind, int wire)
+{
+    switch (kind) {
+    case K_INT: return is_int_wire(wire);
+    case K_BOOL: return wire == CT_TRUE || wire == CT_FALSE;
+    case K_DOUBLE: return wire == CT_DOUBLE;
+    case K_BINARY: return wire == CT_BINARY;
+    case K_STRUCT: return wire == CT_STRUCT;
+    default: return 0;
+    }
+}
+
+static int decode_list(decoder *d, const field_spec *f, list *out)
+{
+    int et;
+    uint32_t n;
+    if (!cur_list(&d->cur, &et, &n))
+        return 0;
+    if (n && !elem_wire_ok(f->elem, et))
+        return fail(d, "list %s has elements of wire type %s", f->name, wire_name(et));
+    uint32_t keep = n;
+    if ((f->flags & F_ROW_GROUPS) && d->max_row_groups >= 0 && (uint64_t)d->max_row_groups < n)
+        keep = (uint32_t)d->max_row_groups;
+    size_t esz = f->elem == K_STRUCT ? f->sub->size : f->elem == K_BINARY ? sizeof(span) : f->width;
+    out->total = n;
+    out->n = 0;
+    uint32_t cap = keep < 16 ? keep : 16;
+    char *items = cap ? arena_alloc(&d->mem, cap * esz) : NULL;
+    if (cap && !items) {
+        cur_fail(&d->cur, ERR_MEMORY, "out of memory");
+        return 0;
+    }
+    int slot = d->depth - 1;   /* decode_field pushed this list's name */
+    for (uint32_t i = 0; i < keep; i++) {
+        if (i == cap) {
+            uint32_t ncap = cap > keep / 2 ? keep : cap * 2;
+            char *grown = arena_alloc(&d->mem, (size_t)ncap * esz);
+            if (!grown) {
+                cur_fail(&d->cur, ERR_MEMORY, "out of memory");
+                return 0;
+            }
+            memcpy(grown, items, (size_t)cap * esz);
+            items = grown;
+            cap = ncap;
+        }
+        d->trail_index[slot] = i;
+        void *dst = items + (size_t)i * esz;
+        int ok;
+        switch (f->elem) {
+        case K_INT: ok = read_int(d, et, f->width, f->name, dst); break;
+        case K_BINARY: ok = cur_binary(&d->cur, (span *)dst); break;
+        case K_STRUCT: ok = decode_struct(d, f->sub, dst); break;
+        default: ok = fail(d, "unsupported list element kind");
+        }
+        if (!ok)
+            return 0;
+        out->n = i + 1;
+    }
+    d->trail_index[slot] = -1;
+    for (uint32_t i = keep; i < n; i++)   /* elements the options leave out */
+        if (!skip_value(&d->cur, et, 1, 1))
+            return 0;
+    out->items = items;
+    return 1;
+}
+
+static int decode_field(decoder *d, const field_spec *f, int wire, char *base)
+{
+    void *dst = base + f->offset;
+    switch (f->kind) {
+    case K_INT:
+        if (!is_int_wire(wire))
+            break;
+        return read_int(d, wire, f->width, f->name, dst);
+    case K_BOOL:
+        if (wire != CT_TRUE && wire != CT_FALSE)
+            break;
+        *(int32_t *)dst = wire == CT_TRUE;
+        return 1;
+    case K_DOUBLE:
+        if (wire != CT_DOUBLE)
+            break;
+        return cur_double(&d->cur, (double *)dst);
+    case K_BINARY:
+        if (wire != CT_BINARY)
+            break;
+        return cur_binary(&d->cur, (span *)dst);
+    case K_STRUCT:
+        if (wire != CT_STRUCT)
+            break;
+        return decode_struct(d, f->sub, dst);
+    case K_LIST:
+        if (wire != CT_LIST && wire != CT_SET)
+            break;
+        return decode_list(d, f, (list *)dst);
+    }
+    return fail(d, "field %s has wire type %s", f->name, wire_name(wire));
+}
+
+static int decode_struct(decoder *d, const struct_spec *s, void *out)
+{
+    char *base = out;
+    uint32_t *isset = (uint32_t *)out;
+    int16_t last = 0, id;
+    int wire, hint = 0;
+    if (d->depth >= SKIP_DEPTH_MAX)
+        return fail(d, "nesting deeper than %d levels", SKIP_DEPTH_MAX);
+    for (;;) {
+        if (!cur_field(&d->cur, &last, &wire, &id))
+            return 0;
+        if (wire == CT_STOP)
+            break;
+        int idx = -1;
+        if (hint < s->nfields && s->fields[hint].id == id) {
+            idx = hint;
+        } else {
+            for (int i = 0; i < s->nfields; i++)
+                if (s->fields[i].id == id) {
+                    idx = i;
+                    break;
+                }
+        }
+        if (idx < 0) {   /* a field this reader does not know: skip it */
+            if (!skip_value(&d->cur, wire, 1, 0))
+                return 0;
+            continue;
+        }
+        const field_spec *f = &s->fields[idx];
+        hint = idx + 1;
+        if ((f->flags & F_STATISTICS) && !d->include_statistics) {
+            if (!skip_value(&d->cur, wire, 1, 0))
+                return 0;
+            continue;
+        }
+        d->trail_name[d->depth] = f->name;
+        d->trail_index[d->depth] = -1;
+        d->depth++;
+        if (!decode_field(d, f, wire, base))
+            return 0;
+        d->depth--;
+        *isset |= 1u << idx;
+    }
+    for (int i = 0; i < s->nfields; i++)
+        if (s->fields[i].required && !(*isset & (1u << i)))
+            return fail(d, "%s is missing required field %s", s->name, s->fields[i].name);
+    return 1;
+}
+
+int decode_file_metadata(decoder *d, FileMetaData *out)
+{
+    memset(out, 0, sizeof *out);
+    d->depth = 0;
+    int ok = decode_struct(d, &SPEC_FileMetaData, out);
+    if (!ok)
+        record_trail(d);
+    return ok;
+}

@@ -1,0 +1,290 @@
+/* module.c - the extension module rugo._footer: init, interned keys, entry points.
+ *
+ *   parse(buffer, include_statistics, max_row_groups) -> dict
+ *       any C-contiguous buffer holding a whole file or a tail of one; the buffer is
+ *       released before returning, on every path.
+ *   read_file(path, include_statistics, max_row_groups) -> dict
+ *       open + pread of the tail (64 KiB, then one exact read if the footer is larger),
+ *       without the GIL; never reads the whole file.
+ *
+ * Option checking and adding the path to errors happen in rugo/parquet.py.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rugo.h"
+#include "tail.h"
+
+rugo_state R;
+
+PyObject *rugo_raise(PyObject *cls, const char *detail, Py_ssize_t offset, const char *field)
+{
+    PyObject *off = offset >= 0 ? PyLong_FromSsize_t(offset) : Py_NewRef(Py_None);
+    PyObject *exc = off ? PyObject_CallFunction(cls, "sOOs", detail, Py_None, off, field) : NULL;
+    Py_XDECREF(off);
+    if (exc) {
+        PyErr_SetObject(cls, exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+static PyObject *raise_tail(const tail_info *t)
+{
+    PyObject *cls = t->status == TAIL_ENCRYPTED ? R.EncryptedFooterError
+                    : (t->status == TAIL_ZERO_LENGTH || t->status == TAIL_TOO_LONG) ? R.FooterLengthError
+                                                                                   : R.NotParquetError;
+    return rugo_raise(cls, t->msg, -1, NULL);
+}
+
+/* Decode the footer located by a successful tail check and build the result. */
+static PyObject *parse_footer(const tail_info *t, int include_statistics, long long max_row_groups)
+{
+    decoder *d = PyMem_Calloc(1, sizeof(decoder));
+    FileMetaData *md = PyMem_Calloc(1, sizeof(FileMetaData));
+    PyObject *out = NULL;
+    if (!d || !md) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    d->cur.start = d->cur.pos = t->footer;
+    d->cur.end = t->footer + t->footer_len;
+    d->include_statistics = include_statistics;
+    d->max_row_groups = max_row_groups;
+    if (!decode_file_metadata(d, md)) {
+        if (d->cur.err == ERR_MEMORY)
+            PyErr_NoMemory();
+        else
+            rugo_raise(R.ThriftDecodeError, d->cur.err_msg, (Py_ssize_t)d->cur.err_offset,
+                       d->err_field[0] ? d->err_field : NULL);
+        goto done;
+    }
+    out = build_result(md, t->footer_len);
+done:
+    if (d)
+        arena_free(&d->mem);
+    PyMem_Free(d);
+    PyMem_Free(md);
+    return out;
+}
+
+static PyObject *parse_bytes(const uint8_t *buf, size_t n, uint64_t file_size, int stats, long long max_rg)
+{
+    tail_info t;
+    tail_check(buf, n, file_size, &t);
+    if (t.status != TAIL_OK)
+        return raise_tail(&t);
+    return parse_footer(&t, stats, max_rg);
+}
+
+static PyObject *py_parse(PyObject *self, PyObject *args)
+{
+    PyObject *obj;
+    int stats;
+    long long max_rg;
+    if (!PyArg_ParseTuple(args, "OpL", &obj, &stats, &max_rg))
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(obj, &view, PyBUF_STRIDES) < 0)
+        return NULL;
+    PyObject *out;
+    if (!PyBuffer_IsContiguous(&view, 'C')) {
+        PyErr_SetString(PyExc_ValueError, "buffer is not C-contiguous; pass a contiguous view (e.g. bytes(view))");
+        out = NULL;
+    } else {
+        out = parse_bytes(view.buf, (size_t)view.len, 0, stats, max_rg);
+    }
+    PyBuffer_Release(&view);
+    return out;
+}
+
+/* pread exactly n bytes at off (short reads retried); 0 with errno set on failure */
+static int pread_all(int fd, uint8_t *buf, size_t n, off_t off)
+{
+    while (n) {
+        ssize_t r = pread(fd, buf, n, off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return 0;
+        }
+        if (r == 0) {
+            errno = EIO;   /* the file shrank while we read it */
+            return 0;
+        }
+        buf += r;
+        n -= (size_t)r;
+        off += r;
+    }
+    return 1;
+}
+
+typedef struct {
+    uint8_t *buf;
+    size_t n;
+    uint64_t size;
+    int err;        /* errno */
+} tail_read;
+
+/* Runs without the GIL: open, fstat, one tail read, and an exact second read if needed. */
+static void read_tail(const char *path, tail_read *r)
+{
+    memset(r, 0, sizeof *r);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        r->err = errno;
+        return;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        r->err = errno;
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        r->err = EISDIR;
+        goto out;
+    }
+    r->size = (uint64_t)st.st_size;
+    size_t want = r->size < TAIL_DEFAULT_READ ? (size_t)r->size : TAIL_DEFAULT_READ;
+    r->buf = malloc(want ? want : 1);
+    if (!r->buf) {
+        r->err = ENOMEM;
+        goto out;
+    }
+    if (!pread_all(fd, r->buf, want, (off_t)(r->size - want))) {
+        r->err = errno;
+        goto out;
+    }
+    r->n = want;
+    tail_info t;
+    tail_check(r->buf, r->n, r->size, &t);
+    if (t.status == TAIL_TOO_LONG && (uint64_t)t.footer_len + TAIL_TRAILER <= r->size) {
+        size_t need = (size_t)t.footer_len + TAIL_TRAILER;
+        uint8_t *big = malloc(need);
+        if (!big) {
+            r->err = ENOMEM;
+            goto out;
+        }
+        free(r->buf);
+        r->buf = big;
+        r->n = 0;
+        if (!pread_all(fd, big, need, (off_t)(r->size - need))) {
+            r->err = errno;
+            goto out;
+        }
+        r->n = need;
+    }
+out:
+    close(fd);
+}
+
+static PyObject *py_read_file(PyObject *self, PyObject *args)
+{
+    PyObject *path;
+    int stats;
+    long long max_rg;
+    if (!PyArg_ParseTuple(args, "O&pL", PyUnicode_FSConverter, &path, &stats, &max_rg))
+        return NULL;
+    tail_read r;
+    Py_BEGIN_ALLOW_THREADS
+    read_tail(PyBytes_AS_STRING(path), &r);
+    Py_END_ALLOW_THREADS
+    PyObject *out;
+    if (r.err) {
+        errno = r.err;
+        PyObject *name = PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(path));
+        out = PyErr_SetFromErrnoWithFilenameObject(r.err == ENOMEM ? PyExc_MemoryError : PyExc_OSError, name);
+        Py_XDECREF(name);
+    } else {
+        out = parse_bytes(r.buf, r.n, r.size, stats, max_rg);
+    }
+    free(r.buf);
+    Py_DECREF(path);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"parse", py_parse, METH_VARARGS,
+     "parse(buffer, include_statistics, max_row_groups) -> dict\n\n"
+     "Decode the footer of a whole Parquet file or of a tail of one, in place."},
+    {"read_file", py_read_file, METH_VARARGS,
+     "read_file(path, include_statistics, max_row_groups) -> dict\n\n"
+     "Read a file's tail (64 KiB, then an exact read if needed) and decode its footer."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "rugo._footer",
+                                       "Parquet footer decoder (C core of rugo.parquet).", -1, methods};
+
+static int intern_all(PyObject **slots, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!names[i])
+            continue;
+        slots[i] = PyUnicode_InternFromString(names[i]);
+        if (!slots[i])
+            return -1;
+    }
+    return 0;
+}
+
+static PyObject *import_attr(const char *module, const char *attr)
+{
+    PyObject *m = PyImport_ImportModule(module);
+    if (!m)
+        return NULL;
+    PyObject *a = PyObject_GetAttrString(m, attr);
+    Py_DECREF(m);
+    return a;
+}
+
+static int init_state(void)
+{
+#define RUGO_INTERN_KEY(k) if (!(R.k = PyUnicode_InternFromString(#k))) return -1;
+    RUGO_KEYS(RUGO_INTERN_KEY)
+    static const char *const physical[] = {"boolean", "int32", "int64", "int96", "float", "double",
+                                           "byte_array", "fixed_len_byte_array"};
+    static const char *const codec[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO", "BROTLI", "LZ4", "ZSTD", "LZ4_RAW"};
+    static const char *const encoding[] = {"PLAIN", NULL, "PLAIN_DICTIONARY", "RLE", "BIT_PACKED",
+                                           "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY",
+                                           "DELTA_BYTE_ARRAY", "RLE_DICTIONARY", "BYTE_STREAM_SPLIT"};
+    static const char *const converted[] = {
+        "UTF8", "MAP", "MAP_KEY_VALUE", "LIST", "ENUM", "DECIMAL", "DATE", "TIME_MILLIS",
+        "TIME_MICROS", "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS", "UINT_8", "UINT_16", "UINT_32",
+        "UINT_64", "INT_8", "INT_16", "INT_32", "INT_64", "JSON", "BSON", "INTERVAL"};
+    static const char *const repetition[] = {"REQUIRED", "OPTIONAL", "REPEATED", "VECTOR"};
+    static const char *const orders[] = {"TYPE_DEFINED_ORDER", "IEEE_754_TOTAL_ORDER", "INT96_TIMESTAMP_ORDER"};
+    static const char *const groups[] = {"struct", "list", "map"};
+    if (intern_all(R.physical, physical, 8) < 0 || intern_all(R.codec, codec, 8) < 0 ||
+        intern_all(R.encoding, encoding, 10) < 0 || intern_all(R.converted, converted, 22) < 0 ||
+        intern_all(R.repetition, repetition, 4) < 0 || intern_all(R.column_order, orders, 3) < 0 ||
+        intern_all(R.group_kind, groups, 3) < 0)
+        return -1;
+    if (!(R.aes_gcm_v1 = PyUnicode_InternFromString("AES_GCM_V1")) ||
+        !(R.aes_gcm_ctr_v1 = PyUnicode_InternFromString("AES_GCM_CTR_V1")) ||
+        !(R.empty_str = PyUnicode_InternFromString("")) || !(R.kw_bytes = PyUnicode_InternFromString("bytes")))
+        return -1;
+    if (!(R.utc = import_attr("datetime", "timezone")))
+        return -1;
+    PyObject *tz = R.utc;
+    R.utc = PyObject_GetAttrString(tz, "utc");
+    Py_DECREF(tz);
+    if (!R.utc || !(R.decimal_cls = import_attr("decimal", "Decimal")) || !(R.uuid_cls = import_attr("uuid", "UUID")))
+        return -1;
+    if (!(R.ThriftDecodeError = import_attr("rugo.errors", "ThriftDecodeError")) ||
+        !(R.ParquetFormatError = import_attr("rugo.errors", "ParquetFormatError")) ||
+        !(R.NotParquetError = import_attr("rugo.errors", "NotParquetError")) ||
+        !(R.FooterLengthError = import_attr("rugo.errors", "FooterLengthError")) ||
+        !(R.EncryptedFooterError = import_attr("rugo.errors", "EncryptedFooterError")))
+        return -1;
+    return convert_init() ? 0 : -1;
+}
+
+PyMODINIT_FUNC PyInit__footer(void)
+{
+    if (init_state() < 0)
+        return NULL;
+    return PyModule_Create(&moduledef);
+}

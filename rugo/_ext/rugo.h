@@ -1,0 +1,120 @@
+/* rugo.h - what module.c, schema.c, convert.c and build.c share. */
+#ifndef RUGO_RUGO_H
+#define RUGO_RUGO_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "footer.h"
+
+/* Interned strings and imported objects, created once at module init (module.c). */
+typedef struct {
+    /* result keys */
+#define RUGO_KEYS(X) \
+    X(num_rows) X(num_row_groups) X(format_version) X(created_by) X(key_value_metadata) \
+    X(footer_size) X(column_orders) X(encryption_algorithm) X(schema_columns) X(schema) \
+    X(row_groups) X(name) X(physical_type) X(logical_type) X(nullable) X(path) \
+    X(converted_type) X(repetition_type) X(num_children) X(type_length) X(precision) \
+    X(scale) X(field_id) X(max_definition_level) X(max_repetition_level) \
+    X(total_byte_size) X(total_compressed_size) X(file_offset) X(ordinal) \
+    X(sorting_columns) X(columns) X(column_idx) X(descending) X(nulls_first) \
+    X(path_in_schema) X(compression_codec) X(encodings) X(num_values) \
+    X(total_uncompressed_size) X(data_page_offset) X(index_page_offset) \
+    X(dictionary_page_offset) X(min) X(max) X(null_count) X(distinct_count) \
+    X(is_min_exact) X(is_max_exact) X(bloom_offset) X(bloom_length) \
+    X(offset_index_offset) X(offset_index_length) X(column_index_offset) \
+    X(column_index_length) X(unencoded_byte_array_data_bytes) X(geospatial_statistics) \
+    X(bbox) X(geospatial_types) X(xmin) X(xmax) X(ymin) X(ymax) X(zmin) X(zmax) \
+    X(mmin) X(mmax) X(aad_prefix) X(aad_file_unique) X(supply_aad_prefix)
+#define RUGO_DECLARE_KEY(k) PyObject *k;
+    RUGO_KEYS(RUGO_DECLARE_KEY)
+    PyObject *physical[8];      /* "boolean" ... "fixed_len_byte_array" */
+    PyObject *codec[8];         /* "UNCOMPRESSED" ... "LZ4_RAW" */
+    PyObject *encoding[10];     /* "PLAIN" ... "BYTE_STREAM_SPLIT" (1 unused) */
+    PyObject *converted[22];    /* "UTF8" ... "INTERVAL" */
+    PyObject *repetition[4];    /* "REQUIRED" "OPTIONAL" "REPEATED" "VECTOR" */
+    PyObject *column_order[3];  /* "TYPE_DEFINED_ORDER" ... */
+    PyObject *group_kind[3];    /* "struct" "list" "map" */
+    PyObject *aes_gcm_v1, *aes_gcm_ctr_v1;
+    PyObject *empty_str;
+    PyObject *utc;              /* datetime.timezone.utc */
+    PyObject *decimal_cls;      /* decimal.Decimal */
+    PyObject *uuid_cls;         /* uuid.UUID */
+    PyObject *kw_bytes;         /* "bytes" */
+    PyObject *timestamp_cls;    /* pandas.Timestamp, imported on first ns value */
+    /* exception classes from rugo.errors */
+    PyObject *ThriftDecodeError, *ParquetFormatError, *NotParquetError, *FooterLengthError,
+        *EncryptedFooterError;
+} rugo_state;
+
+extern rugo_state R;
+
+/* Raise the rugo error class `cls` with (detail, path=None, offset, field). */
+PyObject *rugo_raise(PyObject *cls, const char *detail, Py_ssize_t offset, const char *field);
+
+/* ---- schema.c: the schema tree, type strings, per-leaf Python objects ---- */
+
+enum { SORT_SIGNED, SORT_UNSIGNED, SORT_UNKNOWN };
+
+/* how statistics bytes of a leaf become Python values (convert.c) */
+enum {
+    SK_NONE, SK_BOOL, SK_I32, SK_U32, SK_I64, SK_U64, SK_FLOAT, SK_DOUBLE, SK_STR, SK_BYTES,
+    SK_DEC_I32, SK_DEC_I64, SK_DEC_BYTES, SK_DATE, SK_TIME_MS, SK_TIME_US, SK_TIME_NS,
+    SK_TS_MS, SK_TS_US, SK_TS_NS, SK_UUID, SK_F16
+};
+
+typedef struct {
+    int stat_kind;              /* SK_* */
+    int utc;                    /* timestamps: adjusted to UTC */
+    int32_t scale;              /* decimals */
+    int sort_order;             /* SORT_* */
+    int type_defined_order;     /* column_orders says TYPE_DEFINED_ORDER (or IEEE 754) */
+    int32_t physical;           /* Type enum */
+    PyObject *name;             /* top-level field name (borrowed from the node) */
+    PyObject *path;             /* dotted path_in_schema */
+    PyObject *physical_str;
+    PyObject *logical_str;      /* str or None */
+} leaf_info;
+
+typedef struct {
+    const SchemaElement *el;
+    int parent, depth, is_group;
+    int first_child, nchildren; /* children are consecutive subtrees in file order */
+    int next;                   /* index after this node's subtree */
+    int16_t max_def, max_rep;
+    PyObject *name;             /* str */
+    PyObject *path;             /* dotted path without the root */
+    PyObject *type_str;         /* logical type string of this element, or None */
+} schema_node;
+
+typedef struct {
+    schema_node *nodes;
+    int n;
+    leaf_info *leaves;
+    int nleaves;
+} schema_info;
+
+/* Build the tree; on a malformed schema raise ParquetFormatError and return 0. */
+int schema_build(const FileMetaData *md, schema_info *s);
+void schema_free(schema_info *s);
+PyObject *schema_columns_list(const schema_info *s);
+PyObject *schema_elements_list(const schema_info *s);
+
+/* ---- convert.c: statistics bytes -> Python values ---- */
+
+/* New reference to the value, Py_None when it cannot be decoded; NULL on a Python error. */
+PyObject *stat_value(const leaf_info *leaf, span v);
+/* 1 when pyarrow would trust these statistics (sort order and writer version rules). */
+typedef struct { char app[32]; int major, minor, patch; } writer_version;
+void writer_version_parse(span created_by, int present, writer_version *out);
+int stats_trusted(const writer_version *w, const leaf_info *leaf, span min, span max, int has_min_max);
+
+int convert_init(void);   /* imports the datetime C API */
+
+/* ---- build.c: C structs -> the result dict ---- */
+PyObject *build_result(const FileMetaData *md, uint32_t footer_size);
+
+/* utf-8 text from the footer; never fails on bad bytes (U+FFFD replaces them) */
+PyObject *text_from_span(span s);
+
+#endif

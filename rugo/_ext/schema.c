@@ -1,0 +1,595 @@
+/* schema.c - the flat schema element list -> a tree with paths, levels and type strings.
+ *
+ * Type strings are documented in README.md ("Type strings"). Every per-leaf Python object
+ * a column chunk needs (name, path, type strings) is made here once and shared by all row
+ * groups.
+ */
+#include <stdarg.h>
+
+#include "rugo.h"
+
+#define SCHEMA_DEPTH_MAX 128
+
+/* physical Type enum */
+enum { T_BOOLEAN, T_INT32, T_INT64, T_INT96, T_FLOAT, T_DOUBLE, T_BYTE_ARRAY, T_FLBA };
+/* ConvertedType enum */
+enum {
+    CV_UTF8, CV_MAP, CV_MAP_KEY_VALUE, CV_LIST, CV_ENUM, CV_DECIMAL, CV_DATE, CV_TIME_MILLIS,
+    CV_TIME_MICROS, CV_TIMESTAMP_MILLIS, CV_TIMESTAMP_MICROS, CV_UINT_8, CV_UINT_16,
+    CV_UINT_32, CV_UINT_64, CV_INT_8, CV_INT_16, CV_INT_32, CV_INT_64, CV_JSON, CV_BSON,
+    CV_INTERVAL
+};
+enum { REP_REQUIRED, REP_OPTIONAL, REP_REPEATED };
+
+/* ---------------------------------------------------------------- a growable string */
+
+typedef struct {
+    char *p;
+    size_t n, cap;
+    int oom;
+} strbuf;
+
+static void sb_put(strbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *p = PyMem_Realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_str(strbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_fmt(strbuf *b, const char *fmt, ...)
+{
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        sb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* ---------------------------------------------------------------- leaf annotations */
+
+static int lt_member(const SchemaElement *el)
+{
+    if (!ISSET(el, SE_LOGICAL))
+        return -1;
+    for (int i = LT_STRING; i <= LT_VECTOR; i++)
+        if (ISSET(&el->logical_type, i))
+            return i;
+    return -1;   /* a LogicalType this reader does not know: fall back to converted_type */
+}
+
+static int converted(const SchemaElement *el) { return ISSET(el, SE_CONVERTED) ? el->converted_type : -1; }
+
+static const char *unit_name(const TimeUnit *u)
+{
+    return ISSET(u, 0) ? "ms" : ISSET(u, 1) ? "us" : ISSET(u, 2) ? "ns" : NULL;
+}
+
+static int32_t decimal_scale(const SchemaElement *el)
+{
+    if (lt_member(el) == LT_DECIMAL)
+        return el->logical_type.decimal.scale;
+    return ISSET(el, SE_SCALE) ? el->scale : 0;
+}
+
+static int32_t decimal_precision(const SchemaElement *el)
+{
+    if (lt_member(el) == LT_DECIMAL)
+        return el->logical_type.decimal.precision;
+    return ISSET(el, SE_PRECISION) ? el->precision : 0;
+}
+
+/* The annotation of one element as a type string; 0 when it has none. */
+static int annotation_str(const SchemaElement *el, strbuf *b)
+{
+    static const char *simple[] = {
+        [LT_STRING] = "varchar", [LT_ENUM] = "enum", [LT_DATE] = "date32[day]",
+        [LT_UNKNOWN] = "null", [LT_JSON] = "json", [LT_BSON] = "bson", [LT_UUID] = "uuid",
+        [LT_FLOAT16] = "float16", [LT_VARIANT] = "variant", [LT_GEOMETRY] = "geometry",
+        [LT_GEOGRAPHY] = "geography", [LT_VECTOR] = "vector", [LT_MAP] = "map", [LT_LIST] = "list",
+    };
+    int lt = lt_member(el);
+    const LogicalType *L = &el->logical_type;
+    switch (lt) {
+    case -1:
+        break;
+    case LT_DECIMAL:
+        sb_fmt(b, "decimal(%d,%d)", L->decimal.precision, L->decimal.scale);
+        return 1;
+    case LT_TIME:
+    case LT_TIMESTAMP: {
+        const TimeType *t = lt == LT_TIME ? &L->time : &L->timestamp;
+        const char *u = unit_name(&t->unit);
+        if (!u)
+            return 0;
+        const char *kind = lt == LT_TIMESTAMP ? "timestamp" : u[0] == 'm' ? "time32" : "time64";
+        sb_fmt(b, "%s[%s%s]", kind, u, t->is_adjusted_to_utc ? ",UTC" : "");
+        return 1;
+    }
+    case LT_INTEGER:
+        sb_fmt(b, "%sint%d", L->integer.is_signed ? "" : "u", L->integer.bit_width);
+        return 1;
+    default:
+        sb_str(b, simple[lt]);
+        return 1;
+    }
+    switch (converted(el)) {
+    case CV_UTF8: sb_str(b, "varchar"); return 1;
+    case CV_ENUM: sb_str(b, "enum"); return 1;
+    case CV_JSON: sb_str(b, "json"); return 1;
+    case CV_BSON: sb_str(b, "bson"); return 1;
+    case CV_DATE: sb_str(b, "date32[day]"); return 1;
+    case CV_INTERVAL: sb_str(b, "interval"); return 1;
+    case CV_TIME_MILLIS: sb_str(b, "time32[ms,UTC]"); return 1;
+    case CV_TIME_MICROS: sb_str(b, "time64[us,UTC]"); return 1;
+    case CV_TIMESTAMP_MILLIS: sb_str(b, "timestamp[ms,UTC]"); return 1;
+    case CV_TIMESTAMP_MICROS: sb_str(b, "timestamp[us,UTC]"); return 1;
+    case CV_DECIMAL: sb_fmt(b, "decimal(%d,%d)", decimal_precision(el), decimal_scale(el)); return 1;
+    case CV_UINT_8: case CV_UINT_16: case CV_UINT_32: case CV_UINT_64:
+        sb_fmt(b, "uint%d", 8 << (converted(el) - CV_UINT_8)); return 1;
+    case CV_INT_8: case CV_INT_16: case CV_INT_32: case CV_INT_64:
+        sb_fmt(b, "int%d", 8 << (converted(el) - CV_INT_8)); return 1;
+    case CV_MAP: case CV_MAP_KEY_VALUE: sb_str(b, "map"); return 1;
+    case CV_LIST: sb_str(b, "list"); return 1;
+    }
+    return 0;
+}
+
+static const char *physical_name(int32_t t)
+{
+    static const char *names[] = {"boolean", "int32", "int64", "int96", "float", "double",
+                                  "byte_array", "fixed_len_byte_array"};
+    return (t >= 0 && t < 8) ? names[t] : "unknown";
+}
+
+/* ---------------------------------------------------------------- nested type strings */
+
+static int is_list_group(const schema_node *n)
+{
+    return n->is_group && (lt_member(n->el) == LT_LIST || converted(n->el) == CV_LIST);
+}
+
+static int is_map_group(const schema_node *n)
+{
+    int cv = converted(n->el);
+    return n->is_group && (lt_member(n->el) == LT_MAP || cv == CV_MAP || cv == CV_MAP_KEY_VALUE);
+}
+
+static int is_repeated(const schema_node *n)
+{
+    return ISSET(n->el, SE_REPETITION) && n->el->repetition_type == REP_REPEATED;
+}
+
+static void base_str(const schema_info *s, int i, strbuf *b);
+
+/* A child as seen from its parent: a repeated field outside LIST/MAP is a list of itself. */
+static void child_str(const schema_info *s, int i, strbuf *b)
+{
+    const schema_node *n = &s->nodes[i];
+    int in_container = n->parent >= 0 && (is_list_group(&s->nodes[n->parent]) || is_map_group(&s->nodes[n->parent]));
+    if (is_repeated(n) && !in_container) {
+        sb_str(b, "array<");
+        base_str(s, i, b);
+        sb_str(b, ">");
+    } else {
+        base_str(s, i, b);
+    }
+}
+
+static int nth_child(const schema_info *s, int i, int k)
+{
+    int c = s->nodes[i].first_child;
+    while (k-- > 0)
+        c = s->nodes[c].next;
+    return c;
+}
+
+static void struct_str(const schema_info *s, int i, strbuf *b)
+{
+    sb_str(b, "struct<");
+    for (int k = 0, c = s->nodes[i].first_child; k < s->nodes[i].nchildren; k++, c = s->nodes[c].next) {
+        if (k)
+            sb_str(b, ",");
+        sb_put(b, (const char *)s->nodes[c].el->name.p, s->nodes[c].el->name.n);
+        sb_str(b, ":");
+        child_str(s, c, b);
+    }
+    sb_str(b, ">");
+}
+
+/* LIST: the element follows the backward-compatibility rules of LogicalTypes.md. */
+static void list_str(const schema_info *s, int i, strbuf *b)
+{
+    const schema_node *g = &s->nodes[i];
+    int r = g->first_child;
+    const schema_node *rep = &s->nodes[r];
+    sb_str(b, "array<");
+    if (!rep->is_group || rep->nchildren != 1) {
+        base_str(s, r, b);
+    } else {
+        span rn = rep->el->name, gn = g->el->name;
+        int legacy = (rn.n == 5 && memcmp(rn.p, "array", 5) == 0) ||
+                     (rn.n == gn.n + 6 && memcmp(rn.p, gn.p, gn.n) == 0 && memcmp(rn.p + gn.n, "_tuple", 6) == 0);
+        if (legacy)
+            base_str(s, r, b);
+        else
+            child_str(s, rep->first_child, b);
+    }
+    sb_str(b, ">");
+}
+
+static void map_str(const schema_info *s, int i, strbuf *b)
+{
+    int kv = s->nodes[i].first_child;
+    const schema_node *n = &s->nodes[kv];
+    sb_str(b, "map<");
+    base_str(s, nth_child(s, kv, 0), b);
+    sb_str(b, ",");
+    if (n->nchildren >= 2)
+        child_str(s, nth_child(s, kv, 1), b);
+    else
+        sb_str(b, "null");
+    sb_str(b, ">");
+}
+
+static void base_str(const schema_info *s, int i, strbuf *b)
+{
+    const schema_node *n = &s->nodes[i];
+    if (!n->is_group) {
+        if (!annotation_str(n->el, b))
+            sb_str(b, physical_name(n->el->type));
+    } else if (is_list_group(n) && n->nchildren == 1) {
+        list_str(s, i, b);
+    } else if (is_map_group(n) && n->nchildren == 1 && s->nodes[n->first_child].is_group &&
+               s->nodes[n->first_child].nchildren >= 1) {
+        map_str(s, i, b);
+    } else {
+        struct_str(s, i, b);
+    }
+}
+
+/* ---------------------------------------------------------------- statistics kinds */
+
+static void leaf_stats_kind(const SchemaElement *el, leaf_info *L)
+{
+    int lt = lt_member(el), cv = converted(el);
+    int32_t t = el->type;
+    L->stat_kind = SK_NONE;
+    L->sort_order = SORT_UNKNOWN;
+    L->utc = 0;
+    L->scale = decimal_scale(el);
+    if (lt < 0 && ISSET(el, SE_LOGICAL) && !ISSET(el, SE_CONVERTED))
+        return;   /* a LogicalType newer than this reader: its order is unknown */
+    int is_decimal = lt == LT_DECIMAL || (lt < 0 && cv == CV_DECIMAL);
+    int is_text = lt == LT_STRING || lt == LT_ENUM || lt == LT_JSON ||
+                  (lt < 0 && (cv == CV_UTF8 || cv == CV_ENUM || cv == CV_JSON));
+    int unsigned_int = (lt == LT_INTEGER && !el->logical_type.integer.is_signed) ||
+                       (lt < 0 && cv >= CV_UINT_8 && cv <= CV_UINT_64);
+    int no_order = lt == LT_UNKNOWN || lt == LT_VARIANT || lt == LT_GEOMETRY || lt == LT_GEOGRAPHY ||
+                   lt == LT_MAP || lt == LT_LIST || lt == LT_VECTOR ||
+                   (lt < 0 && (cv == CV_INTERVAL || cv == CV_MAP || cv == CV_MAP_KEY_VALUE || cv == CV_LIST));
+    if (no_order)
+        return;
+    L->sort_order = SORT_SIGNED;
+    switch (t) {
+    case T_BOOLEAN: L->stat_kind = SK_BOOL; return;
+    case T_FLOAT: L->stat_kind = SK_FLOAT; return;
+    case T_DOUBLE: L->stat_kind = SK_DOUBLE; return;
+    case T_INT96: L->sort_order = SORT_UNKNOWN; return;
+    case T_INT32:
+    case T_INT64: {
+        int wide = t == T_INT64;
+        if (is_decimal) L->stat_kind = wide ? SK_DEC_I64 : SK_DEC_I32;
+        else if (unsigned_int) { L->stat_kind = wide ? SK_U64 : SK_U32; L->sort_order = SORT_UNSIGNED; }
+        else if (lt == LT_DATE || (lt < 0 && cv == CV_DATE)) L->stat_kind = SK_DATE;
+        else if (lt == LT_TIME) {
+            const TimeUnit *u = &el->logical_type.time.unit;
+            L->stat_kind = ISSET(u, 0) ? SK_TIME_MS : ISSET(u, 1) ? SK_TIME_US : SK_TIME_NS;
+        } else if (lt < 0 && cv == CV_TIME_MILLIS) L->stat_kind = SK_TIME_MS;
+        else if (lt < 0 && cv == CV_TIME_MICROS) L->stat_kind = SK_TIME_US;
+        else if (lt == LT_TIMESTAMP) {
+            const TimeType *ts = &el->logical_type.timestamp;
+            L->stat_kind = ISSET(&ts->unit, 0) ? SK_TS_MS : ISSET(&ts->unit, 1) ? SK_TS_US : SK_TS_NS;
+            L->utc = ts->is_adjusted_to_utc;
+        } else if (lt < 0 && (cv == CV_TIMESTAMP_MILLIS || cv == CV_TIMESTAMP_MICROS)) {
+            L->stat_kind = cv == CV_TIMESTAMP_MILLIS ? SK_TS_MS : SK_TS_US;
+            L->utc = 1;
+        } else L->stat_kind = wide ? SK_I64 : SK_I32;
+        if ((L->stat_kind == SK_TIME_MS) != (t == T_INT32) && L->stat_kind >= SK_TIME_MS && L->stat_kind <= SK_TIME_NS)
+            L->stat_kind = wide ? SK_I64 : SK_I32;   /* unit does not match the storage */
+        if (L->stat_kind >= SK_TS_MS && !wide)
+            L->stat_kind = SK_I32;
+        return;
+    }
+    case T_BYTE_ARRAY:
+    case T_FLBA:
+        if (is_decimal) { L->stat_kind = SK_DEC_BYTES; return; }
+        L->sort_order = SORT_UNSIGNED;
+        if (is_text) L->stat_kind = SK_STR;
+        else if (lt == LT_UUID && t == T_FLBA) L->stat_kind = SK_UUID;
+        else if (lt == LT_FLOAT16 && t == T_FLBA) { L->stat_kind = SK_F16; L->sort_order = SORT_SIGNED; }
+        else L->stat_kind = SK_BYTES;
+        return;
+    default:
+        L->sort_order = SORT_UNKNOWN;
+    }
+}
+
+/* ---------------------------------------------------------------- building the tree */
+
+static int schema_error(const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    rugo_raise(R.ParquetFormatError, msg, -1, "schema");
+    return 0;
+}
+
+static PyObject *make_path(const schema_info *s, int parent, PyObject *name)
+{
+    if (parent <= 0)
+        return Py_NewRef(name);
+    return PyUnicode_FromFormat("%U.%U", s->nodes[parent].path, name);
+}
+
+static PyObject *type_object(const schema_info *s, int i)
+{
+    strbuf b = {0};
+    const schema_node *n = &s->nodes[i];
+    if (n->is_group)
+        base_str(s, i, &b);
+    else
+        annotation_str(n->el, &b);
+    if (b.oom) {
+        PyMem_Free(b.p);
+        return PyErr_NoMemory();
+    }
+    PyObject *o = b.n ? PyUnicode_FromStringAndSize(b.p, (Py_ssize_t)b.n) : Py_NewRef(Py_None);
+    PyMem_Free(b.p);
+    if (o && o != Py_None)
+        PyUnicode_InternInPlace(&o);
+    return o;
+}
+
+static int link_tree(const FileMetaData *md, schema_info *s)
+{
+    const SchemaElement *els = md->schema.items;
+    int stack[SCHEMA_DEPTH_MAX + 1], remaining[SCHEMA_DEPTH_MAX + 1], top = 0;
+    for (int i = 0; i < s->n; i++) {
+        schema_node *n = &s->nodes[i];
+        const SchemaElement *el = &els[i];
+        n->el = el;
+        n->is_group = ISSET(el, SE_NUM_CHILDREN) && el->num_children > 0;
+        if (i == 0) {
+            n->parent = -1;
+            n->is_group = 1;
+        } else {
+            if (top == 0)
+                return schema_error("schema element %d is outside the root's %d children", i,
+                                    s->nodes[0].nchildren);
+            n->parent = stack[top - 1];
+            schema_node *p = &s->nodes[n->parent];
+            if (p->first_child < 0)
+                p->first_child = i;
+            remaining[top - 1]--;
+            int rep = ISSET(el, SE_REPETITION) ? el->repetition_type : REP_OPTIONAL;
+            n->max_def = (int16_t)(p->max_def + (rep != REP_REQUIRED));
+            n->max_rep = (int16_t)(p->max_rep + (rep == REP_REPEATED));
+            n->depth = p->depth + 1;
+        }
+        n->first_child = -1;
+        n->nchildren = n->is_group && i ? el->num_children : (i == 0 && ISSET(el, SE_NUM_CHILDREN) ? el->num_children : 0);
+        if (n->nchildren < 0)
+            return schema_error("schema element %d has %d children", i, n->nchildren);
+        if (!n->is_group && !ISSET(el, SE_TYPE))
+            return schema_error("schema leaf %d has no physical type", i);
+        if (n->nchildren > 0) {
+            if (top > SCHEMA_DEPTH_MAX)
+                return schema_error("schema nested deeper than %d levels", SCHEMA_DEPTH_MAX);
+            if (n->nchildren > s->n - i - 1)
+                return schema_error("schema element %d declares %d children but only %d elements follow",
+                                    i, n->nchildren, s->n - i - 1);
+            stack[top] = i;
+            remaining[top] = n->nchildren;
+            top++;
+        }
+        n->next = i + 1;
+        while (top > 0 && remaining[top - 1] == 0) {   /* close finished groups */
+            top--;
+            s->nodes[stack[top]].next = i + 1;
+        }
+    }
+    if (top > 0)
+        return schema_error("schema element %d expects %d more children", stack[top - 1], remaining[top - 1]);
+    return 1;
+}
+
+int schema_build(const FileMetaData *md, schema_info *s)
+{
+    memset(s, 0, sizeof *s);
+    s->n = (int)md->schema.n;
+    if (s->n == 0)
+        return schema_error("schema has no root element");
+    s->nodes = PyMem_Calloc((size_t)s->n, sizeof(schema_node));
+    if (!s->nodes) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    if (!link_tree(md, s))
+        return 0;
+    for (int i = 0; i < s->n; i++)
+        if (!s->nodes[i].is_group)
+            s->nleaves++;
+    s->leaves = PyMem_Calloc((size_t)s->nleaves + 1, sizeof(leaf_info));
+    if (!s->leaves) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    const ColumnOrder *orders = md->column_orders.items;
+    for (int i = 0, leaf = 0; i < s->n; i++) {
+        schema_node *n = &s->nodes[i];
+        n->name = text_from_span(n->el->name);
+        if (!n->name)
+            return 0;
+        PyUnicode_InternInPlace(&n->name);
+        n->path = i ? make_path(s, n->parent, n->name) : Py_NewRef(R.empty_str);
+        if (!n->path)
+            return 0;
+        if (n->is_group)
+            continue;
+        leaf_info *L = &s->leaves[leaf];
+        int top_node = i;
+        while (top_node > 0 && s->nodes[top_node].parent > 0)
+            top_node = s->nodes[top_node].parent;
+        L->name = s->nodes[top_node].name;
+        L->path = n->path;
+        L->physical = n->el->type;
+        L->physical_str = (n->el->type >= 0 && n->el->type < 8) ? R.physical[n->el->type] : Py_None;
+        leaf_stats_kind(n->el, L);
+        L->type_defined_order = (uint32_t)leaf < md->column_orders.n &&
+                                (ISSET(&orders[leaf], 0) || ISSET(&orders[leaf], 1));
+        leaf++;
+    }
+    for (int i = s->n - 1; i >= 0; i--) {   /* type strings, once per element */
+        s->nodes[i].type_str = i ? type_object(s, i) : Py_NewRef(Py_None);
+        if (!s->nodes[i].type_str)
+            return 0;
+    }
+    for (int i = 0, leaf = 0; i < s->n; i++)
+        if (!s->nodes[i].is_group)
+            s->leaves[leaf++].logical_str = s->nodes[i].type_str;
+    return 1;
+}
+
+void schema_free(schema_info *s)
+{
+    if (s->nodes)
+        for (int i = 0; i < s->n; i++) {
+            Py_XDECREF(s->nodes[i].name);
+            Py_XDECREF(s->nodes[i].path);
+            Py_XDECREF(s->nodes[i].type_str);
+        }
+    PyMem_Free(s->nodes);
+    PyMem_Free(s->leaves);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---------------------------------------------------------------- Python output */
+
+static PyObject *int_or_none(int present, int64_t v)
+{
+    return present ? PyLong_FromLongLong(v) : Py_NewRef(Py_None);
+}
+
+static PyObject *enum_str(PyObject **table, int size, int present, int32_t v)
+{
+    if (!present)
+        return Py_NewRef(Py_None);
+    if (v >= 0 && v < size && table[v])
+        return Py_NewRef(table[v]);
+    return PyLong_FromLong(v);   /* a value newer than this reader */
+}
+
+static int set_new(PyObject *d, PyObject *key, PyObject *value)
+{
+    if (!value)
+        return -1;
+    int rc = PyDict_SetItem(d, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+PyObject *schema_columns_list(const schema_info *s)
+{
+    const schema_node *root = &s->nodes[0];
+    PyObject *out = PyList_New(0);
+    if (!out)
+        return NULL;
+    for (int k = 0, c = root->first_child; k < root->nchildren; k++, c = s->nodes[c].next) {
+        const schema_node *n = &s->nodes[c];
+        PyObject *d = _PyDict_NewPresized(4);
+        if (!d || PyList_Append(out, d) < 0) {
+            Py_XDECREF(d);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(d);
+        PyObject *phys, *logical;
+        if (is_repeated(n) || is_list_group(n))
+            phys = Py_NewRef(R.group_kind[1]);
+        else if (n->is_group)
+            phys = Py_NewRef(is_map_group(n) ? R.group_kind[2] : R.group_kind[0]);
+        else
+            phys = enum_str(R.physical, 8, 1, n->el->type);
+        if (is_repeated(n)) {
+            strbuf b = {0};
+            child_str(s, c, &b);
+            logical = b.oom ? PyErr_NoMemory() : PyUnicode_FromStringAndSize(b.p, (Py_ssize_t)b.n);
+            PyMem_Free(b.p);
+        } else {
+            logical = Py_NewRef(n->type_str);
+        }
+        int rep = ISSET(n->el, SE_REPETITION) ? n->el->repetition_type : REP_OPTIONAL;
+        if (PyDict_SetItem(d, R.name, n->name) < 0 || set_new(d, R.physical_type, phys) < 0 ||
+            set_new(d, R.logical_type, logical) < 0 ||
+            PyDict_SetItem(d, R.nullable, rep == REP_REQUIRED ? Py_False : Py_True) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+PyObject *schema_elements_list(const schema_info *s)
+{
+    PyObject *out = PyList_New(s->n);
+    if (!out)
+        return NULL;
+    for (int i = 0; i < s->n; i++) {
+        const schema_node *n = &s->nodes[i];
+        const SchemaElement *el = n->el;
+        PyObject *d = _PyDict_NewPresized(13);
+        if (!d) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, d);
+        int is_dec = lt_member(el) == LT_DECIMAL;
+        if (PyDict_SetItem(d, R.name, n->name) < 0 || PyDict_SetItem(d, R.path, n->path) < 0 ||
+            set_new(d, R.physical_type, enum_str(R.physical, 8, ISSET(el, SE_TYPE), el->type)) < 0 ||
+            PyDict_SetItem(d, R.logical_type, n->type_str) < 0 ||
+            set_new(d, R.converted_type, enum_str(R.converted, 22, ISSET(el, SE_CONVERTED), el->converted_type)) < 0 ||
+            set_new(d, R.repetition_type, enum_str(R.repetition, 4, ISSET(el, SE_REPETITION), el->repetition_type)) < 0 ||
+            set_new(d, R.num_children, int_or_none(ISSET(el, SE_NUM_CHILDREN), el->num_children)) < 0 ||
+            set_new(d, R.type_length, int_or_none(ISSET(el, SE_TYPE_LENGTH), el->type_length)) < 0 ||
+            set_new(d, R.precision, int_or_none(ISSET(el, SE_PRECISION) || is_dec, decimal_precision(el))) < 0 ||
+            set_new(d, R.scale, int_or_none(ISSET(el, SE_SCALE) || is_dec, decimal_scale(el))) < 0 ||
+            set_new(d, R.field_id, int_or_none(ISSET(el, SE_FIELD_ID), el->field_id)) < 0 ||
+            set_new(d, R.max_definition_level, PyLong_FromLong(n->max_def)) < 0 ||
+            set_new(d, R.max_repetition_level, PyLong_FromLong(n->max_rep)) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    return out;
+}
