@@ -1,13 +1,17 @@
 /* decode.c - one table-driven walker: Thrift compact bytes -> the C structs of footer.h.
  *
- * Rules (see NOTES.md): unknown field ids are skipped, with a depth cap on nested skips;
- * a known field with the wrong wire type, or a missing required field, is an error naming
- * the field; every list count is checked against the bytes left before anything is
- * allocated, and lists grow from at most 16 slots.
+ * Rules: unknown field ids are skipped, with a depth cap on nested skips; a missing
+ * required field is an error naming the field; every list count is checked against the
+ * bytes left before anything is allocated, and lists grow from at most 16 slots.
+ * A known field with an unexpected wire type is skipped and counts as absent, as
+ * Thrift-generated readers (pyarrow's) do: real writers put other types under ids that
+ * later spec versions reused (corpus: dict-page-offset-zero.parquet, field 15).
  */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>   /* PyMem_Raw*: traced by tracemalloc, safe without the GIL */
+
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "footer.h"
 
@@ -23,13 +27,6 @@ void cur_fail(cursor *c, int kind, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->err_msg, sizeof c->err_msg, fmt, ap);
     va_end(ap);
-}
-
-static const char *wire_name(int t)
-{
-    static const char *names[] = {"stop", "bool", "bool", "byte", "i16", "i32", "i64",
-                                  "double", "binary", "list", "set", "map", "struct"};
-    return (t >= 0 && t <= CT_STRUCT) ? names[t] : "invalid";
 }
 
 /* Write the breadcrumb (e.g. "row_groups[3].columns[0].meta_data") into d->err_field. */
@@ -79,7 +76,7 @@ void *arena_alloc(arena *a, size_t n)
     arena_block *b = a->head;
     if (!b || b->cap - b->used < n) {
         size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-        b = calloc(1, sizeof(arena_block) + cap);
+        b = PyMem_RawCalloc(1, sizeof(arena_block) + cap);
         if (!b)
             return NULL;
         b->cap = cap;
@@ -96,7 +93,7 @@ void arena_free(arena *a)
     arena_block *b = a->head;
     while (b) {
         arena_block *next = b->next;
-        free(b);
+        PyMem_RawFree(b);
         b = next;
     }
     a->head = NULL;
@@ -220,10 +217,13 @@ static int decode_list(decoder *d, const field_spec *f, list *out)
 {
     int et;
     uint32_t n;
+    const uint8_t *start = d->cur.pos;
     if (!cur_list(&d->cur, &et, &n))
         return 0;
-    if (n && !elem_wire_ok(f->elem, et))
-        return fail(d, "list %s has elements of wire type %s", f->name, wire_name(et));
+    if (n && !elem_wire_ok(f->elem, et)) {   /* not the list we know: let the caller skip it */
+        d->cur.pos = start;
+        return -1;
+    }
     uint32_t keep = n;
     if ((f->flags & F_ROW_GROUPS) && d->max_row_groups >= 0 && (uint64_t)d->max_row_groups < n)
         keep = (uint32_t)d->max_row_groups;
@@ -270,6 +270,9 @@ static int decode_list(decoder *d, const field_spec *f, list *out)
     return 1;
 }
 
+/* Returns 1 when decoded, 0 on error, -1 when the wire type does not match the field:
+ * the caller then skips the value, as Thrift-generated readers (pyarrow's among them) do,
+ * and the field counts as absent (a required one is then reported missing). */
 static int decode_field(decoder *d, const field_spec *f, int wire, char *base)
 {
     void *dst = base + f->offset;
@@ -300,7 +303,7 @@ static int decode_field(decoder *d, const field_spec *f, int wire, char *base)
             break;
         return decode_list(d, f, (list *)dst);
     }
-    return fail(d, "field %s has wire type %s", f->name, wire_name(wire));
+    return -1;
 }
 
 static int decode_struct(decoder *d, const struct_spec *s, void *out)
@@ -341,9 +344,15 @@ static int decode_struct(decoder *d, const struct_spec *s, void *out)
         d->trail_name[d->depth] = f->name;
         d->trail_index[d->depth] = -1;
         d->depth++;
-        if (!decode_field(d, f, wire, base))
+        int rc = decode_field(d, f, wire, base);
+        if (rc == 0)
             return 0;
         d->depth--;
+        if (rc < 0) {
+            if (!skip_value(&d->cur, wire, 1, 0))
+                return 0;
+            continue;
+        }
         *isset |= 1u << idx;
     }
     for (int i = 0; i < s->nfields; i++)

@@ -148,7 +148,7 @@ static void read_tail(const char *path, tail_read *r)
     }
     r->size = (uint64_t)st.st_size;
     size_t want = r->size < TAIL_DEFAULT_READ ? (size_t)r->size : TAIL_DEFAULT_READ;
-    r->buf = malloc(want ? want : 1);
+    r->buf = PyMem_RawMalloc(want ? want : 1);
     if (!r->buf) {
         r->err = ENOMEM;
         goto out;
@@ -162,12 +162,12 @@ static void read_tail(const char *path, tail_read *r)
     tail_check(r->buf, r->n, r->size, &t);
     if (t.status == TAIL_TOO_LONG && (uint64_t)t.footer_len + TAIL_TRAILER <= r->size) {
         size_t need = (size_t)t.footer_len + TAIL_TRAILER;
-        uint8_t *big = malloc(need);
+        uint8_t *big = PyMem_RawMalloc(need);
         if (!big) {
             r->err = ENOMEM;
             goto out;
         }
-        free(r->buf);
+        PyMem_RawFree(r->buf);
         r->buf = big;
         r->n = 0;
         if (!pread_all(fd, big, need, (off_t)(r->size - need))) {
@@ -200,7 +200,7 @@ static PyObject *py_read_file(PyObject *self, PyObject *args)
     } else {
         out = parse_bytes(r.buf, r.n, r.size, stats, max_rg);
     }
-    free(r.buf);
+    PyMem_RawFree(r.buf);
     Py_DECREF(path);
     return out;
 }

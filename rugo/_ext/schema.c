@@ -371,6 +371,24 @@ static PyObject *type_object(const schema_info *s, int i)
     return o;
 }
 
+/* LogicalTypes.md: a MAP's key field must be required (pyarrow rejects the file too). */
+static int check_map_keys(const schema_info *s)
+{
+    for (int i = 1; i < s->n; i++) {
+        const schema_node *n = &s->nodes[i];
+        int cv = converted(n->el);
+        if (!n->is_group || !(lt_member(n->el) == LT_MAP || cv == CV_MAP) || n->nchildren != 1)
+            continue;
+        const schema_node *kv = &s->nodes[n->first_child];
+        if (!kv->is_group)
+            continue;
+        const SchemaElement *key = s->nodes[kv->first_child].el;
+        if (!ISSET(key, SE_REPETITION) || key->repetition_type != REP_REQUIRED)
+            return schema_error("MAP key '%.*s' of schema element %d '%.*s' must be required", (int)key->name.n, key->name.p, i, (int)n->el->name.n, n->el->name.p);
+    }
+    return 1;
+}
+
 static int link_tree(const FileMetaData *md, schema_info *s)
 {
     const SchemaElement *els = md->schema.items;
@@ -402,7 +420,9 @@ static int link_tree(const FileMetaData *md, schema_info *s)
         if (n->nchildren < 0)
             return schema_error("schema element %d has %d children", i, n->nchildren);
         if (!n->is_group && !ISSET(el, SE_TYPE))
-            return schema_error("schema leaf %d has no physical type", i);
+            return schema_error("schema leaf %d '%.*s' has no physical type", i, (int)el->name.n, el->name.p);
+        if (!n->is_group && (el->type < T_BOOLEAN || el->type > T_FLBA))
+            return schema_error("schema leaf %d '%.*s' has invalid physical type %d", i, (int)el->name.n, el->name.p, el->type);
         if (n->nchildren > 0) {
             if (top > SCHEMA_DEPTH_MAX)
                 return schema_error("schema nested deeper than %d levels", SCHEMA_DEPTH_MAX);
@@ -421,7 +441,7 @@ static int link_tree(const FileMetaData *md, schema_info *s)
     }
     if (top > 0)
         return schema_error("schema element %d expects %d more children", stack[top - 1], remaining[top - 1]);
-    return 1;
+    return check_map_keys(s);
 }
 
 int schema_build(const FileMetaData *md, schema_info *s)
