@@ -206,3 +206,19 @@ def test_trailer_errors():
         pm.read_metadata_from_bytes(b"PAR1" + footer + struct.pack("<I", 0) + b"PAR1")
     with pytest.raises(FooterLengthError, match="exceeds"):
         pm.read_metadata_from_bytes(b"PAR1" + footer + struct.pack("<I", len(footer) + 5) + b"PAR1")
+
+
+def test_invalid_utf8_names_never_raise_unicode_errors():
+    bad = b"x\x80\xff"
+    footer = file_metadata([schema_element("schema", num_children=1),
+                            struct_((3, I32, i(1)), (4, BINARY, s(b"g" + bad)), (5, I32, i(1))),
+                            struct_((1, I32, i(9)), (3, I32, i(0)), (4, BINARY, s(bad)))])
+    with pytest.raises(ParquetFormatError, match="invalid physical type 9"):
+        parse(footer)
+    footer = file_metadata([schema_element("schema", num_children=1),
+                            struct_((3, I32, i(1)), (4, BINARY, s(b"g" + bad)), (5, I32, i(1))),
+                            struct_((1, I32, i(1)), (3, I32, i(0)), (4, BINARY, s(bad)))],
+                           extra=[(6, BINARY, s(bad))])
+    md = parse(footer)
+    assert md["schema_columns"][0]["logical_type"] == "struct<x\ufffd\ufffd:int32>"
+    assert md["created_by"] == "x\ufffd\ufffd"

@@ -7,11 +7,6 @@
  */
 #include "rugo.h"
 
-static PyObject *int_or_none(int present, int64_t v)
-{
-    return present ? PyLong_FromLongLong(v) : Py_NewRef(Py_None);
-}
-
 static PyObject *enum_name(PyObject **table, int size, int32_t v)
 {
     if (v >= 0 && v < size && table[v])
@@ -98,76 +93,73 @@ static PyObject *geospatial_dict(const GeospatialStatistics *g)
 }
 
 /* min / max as pyarrow reports them: min_value/max_value when the column order is type
- * defined, else the legacy signed-order min/max; None when pyarrow would not trust them. */
-static int put_min_max(PyObject *d, const Statistics *st, int has_stats, const leaf_info *L,
-                       const writer_version *wv)
+ * defined, else the legacy signed-order min/max; left None when pyarrow would not trust
+ * them. */
+static int put_min_max(PyObject *d, const Statistics *st, const leaf_info *L, const writer_version *wv)
 {
-    PyObject *mn = NULL, *mx = NULL;
-    if (has_stats) {
-        int modern = L->type_defined_order;
-        span smin = modern ? st->min_value : st->min, smax = modern ? st->max_value : st->max;
-        int both = modern ? ISSET(st, ST_MIN_VALUE) && ISSET(st, ST_MAX_VALUE)
-                          : ISSET(st, ST_MIN) && ISSET(st, ST_MAX);
-        if (both && stats_trusted(wv, L, smin, smax, both)) {
-            mn = stat_value(L, smin);
-            if (!mn)
-                return -1;
-            mx = stat_value(L, smax);
-            if (!mx) {
-                Py_DECREF(mn);
-                return -1;
-            }
-        }
-    }
-    if (put(d, R.min, mn ? mn : Py_NewRef(Py_None)) < 0)
-        return Py_XDECREF(mx), -1;
-    return put(d, R.max, mx ? mx : Py_NewRef(Py_None));
+    int modern = L->type_defined_order;
+    span smin = modern ? st->min_value : st->min, smax = modern ? st->max_value : st->max;
+    int both = modern ? ISSET(st, ST_MIN_VALUE) && ISSET(st, ST_MAX_VALUE) : ISSET(st, ST_MIN) && ISSET(st, ST_MAX);
+    if (!both || !stats_trusted(wv, L, smin, smax, both))
+        return 0;
+    if (put(d, R.min, stat_value(L, smin)) < 0)
+        return -1;
+    return put(d, R.max, stat_value(L, smax));
 }
+
+/* Setting values on a dict copied from a template (which holds None for every key):
+ * only the values the file has are stored, each stolen; errors jump to `fail`. */
+#define SET(key, expr) do { if (put(d, R.key, (expr)) < 0) goto fail; } while (0)
+#define SET_IF(cond, key, expr) do { if ((cond) && put(d, R.key, (expr)) < 0) goto fail; } while (0)
+#define SET_REF(key, obj) do { if ((obj) != Py_None && PyDict_SetItem(d, R.key, (obj)) < 0) goto fail; } while (0)
+#define SET_INT(cond, key, v) SET_IF(cond, key, PyLong_FromLongLong(v))
 
 static PyObject *column_dict(const ColumnChunk *cc, const leaf_info *L, const writer_version *wv)
 {
-    PyObject *d = _PyDict_NewPresized(29);
+    PyObject *d = dict_from_template(R.tmpl_column);
     if (!d)
         return NULL;
     const ColumnMetaData *m = &cc->meta_data;
-    int hm = ISSET(cc, CC_META_DATA);
     const Statistics *st = &m->statistics;
-    int hs = hm && ISSET(m, CM_STATISTICS);
     const SizeStatistics *ss = &m->size_statistics;
-    if (PyDict_SetItem(d, R.name, L->name) < 0 || PyDict_SetItem(d, R.path_in_schema, L->path) < 0 ||
-        PyDict_SetItem(d, R.physical_type, L->physical_str) < 0 ||
-        PyDict_SetItem(d, R.logical_type, L->logical_str) < 0 ||
-        put(d, R.compression_codec, hm ? enum_name(R.codec, 8, m->codec) : Py_NewRef(Py_None)) < 0 ||
-        put(d, R.encodings, hm ? int_list(&m->encodings, R.encoding, 10) : Py_NewRef(Py_None)) < 0 ||
-        put(d, R.num_values, int_or_none(hm, m->num_values)) < 0 ||
-        put(d, R.total_compressed_size, int_or_none(hm, m->total_compressed_size)) < 0 ||
-        put(d, R.total_uncompressed_size, int_or_none(hm, m->total_uncompressed_size)) < 0 ||
-        put(d, R.data_page_offset, int_or_none(hm, m->data_page_offset)) < 0 ||
-        put(d, R.index_page_offset, int_or_none(hm && ISSET(m, CM_INDEX_PAGE_OFFSET), m->index_page_offset)) < 0 ||
-        put(d, R.dictionary_page_offset,
-            int_or_none(hm && ISSET(m, CM_DICTIONARY_PAGE_OFFSET), m->dictionary_page_offset)) < 0 ||
-        put_min_max(d, st, hs, L, wv) < 0 ||
-        put(d, R.null_count, int_or_none(hs && ISSET(st, ST_NULL_COUNT), st->null_count)) < 0 ||
-        put(d, R.distinct_count, int_or_none(hs && ISSET(st, ST_DISTINCT_COUNT), st->distinct_count)) < 0 ||
-        put(d, R.is_min_exact, hs && ISSET(st, ST_IS_MIN_EXACT) ? PyBool_FromLong(st->is_min_value_exact)
-                                                                 : Py_NewRef(Py_None)) < 0 ||
-        put(d, R.is_max_exact, hs && ISSET(st, ST_IS_MAX_EXACT) ? PyBool_FromLong(st->is_max_value_exact)
-                                                                 : Py_NewRef(Py_None)) < 0 ||
-        put(d, R.bloom_offset, int_or_none(hm && ISSET(m, CM_BLOOM_OFFSET), m->bloom_filter_offset)) < 0 ||
-        put(d, R.bloom_length, int_or_none(hm && ISSET(m, CM_BLOOM_LENGTH), m->bloom_filter_length)) < 0 ||
-        put(d, R.offset_index_offset, int_or_none(ISSET(cc, CC_OFFSET_INDEX_OFFSET), cc->offset_index_offset)) < 0 ||
-        put(d, R.offset_index_length, int_or_none(ISSET(cc, CC_OFFSET_INDEX_LENGTH), cc->offset_index_length)) < 0 ||
-        put(d, R.column_index_offset, int_or_none(ISSET(cc, CC_COLUMN_INDEX_OFFSET), cc->column_index_offset)) < 0 ||
-        put(d, R.column_index_length, int_or_none(ISSET(cc, CC_COLUMN_INDEX_LENGTH), cc->column_index_length)) < 0 ||
-        put(d, R.unencoded_byte_array_data_bytes,
-            int_or_none(hm && ISSET(m, CM_SIZE_STATISTICS) && ISSET(ss, 0), ss->unencoded_byte_array_data_bytes)) < 0 ||
-        put(d, R.key_value_metadata, hm && ISSET(m, CM_KV) ? kv_dict(&m->key_value_metadata) : Py_NewRef(Py_None)) < 0 ||
-        put(d, R.geospatial_statistics,
-            hm && ISSET(m, CM_GEOSPATIAL) ? geospatial_dict(&m->geospatial_statistics) : Py_NewRef(Py_None)) < 0) {
-        Py_DECREF(d);
-        return NULL;
+    int hm = ISSET(cc, CC_META_DATA);
+    int hs = hm && ISSET(m, CM_STATISTICS);
+    SET_REF(name, L->name);
+    SET_REF(path_in_schema, L->path);
+    SET_REF(physical_type, L->physical_str);
+    SET_REF(logical_type, L->logical_str);
+    if (hm) {
+        SET(compression_codec, enum_name(R.codec, 8, m->codec));
+        SET(encodings, int_list(&m->encodings, R.encoding, 10));
+        SET_INT(1, num_values, m->num_values);
+        SET_INT(1, total_compressed_size, m->total_compressed_size);
+        SET_INT(1, total_uncompressed_size, m->total_uncompressed_size);
+        SET_INT(1, data_page_offset, m->data_page_offset);
+        SET_INT(ISSET(m, CM_INDEX_PAGE_OFFSET), index_page_offset, m->index_page_offset);
+        SET_INT(ISSET(m, CM_DICTIONARY_PAGE_OFFSET), dictionary_page_offset, m->dictionary_page_offset);
+        SET_INT(ISSET(m, CM_BLOOM_OFFSET), bloom_offset, m->bloom_filter_offset);
+        SET_INT(ISSET(m, CM_BLOOM_LENGTH), bloom_length, m->bloom_filter_length);
+        SET_INT(ISSET(m, CM_SIZE_STATISTICS) && ISSET(ss, 0), unencoded_byte_array_data_bytes,
+                ss->unencoded_byte_array_data_bytes);
+        SET_IF(ISSET(m, CM_KV), key_value_metadata, kv_dict(&m->key_value_metadata));
+        SET_IF(ISSET(m, CM_GEOSPATIAL), geospatial_statistics, geospatial_dict(&m->geospatial_statistics));
     }
+    if (hs) {
+        if (put_min_max(d, st, L, wv) < 0)
+            goto fail;
+        SET_INT(ISSET(st, ST_NULL_COUNT), null_count, st->null_count);
+        SET_INT(ISSET(st, ST_DISTINCT_COUNT), distinct_count, st->distinct_count);
+        SET_IF(ISSET(st, ST_IS_MIN_EXACT), is_min_exact, PyBool_FromLong(st->is_min_value_exact));
+        SET_IF(ISSET(st, ST_IS_MAX_EXACT), is_max_exact, PyBool_FromLong(st->is_max_value_exact));
+    }
+    SET_INT(ISSET(cc, CC_OFFSET_INDEX_OFFSET), offset_index_offset, cc->offset_index_offset);
+    SET_INT(ISSET(cc, CC_OFFSET_INDEX_LENGTH), offset_index_length, cc->offset_index_length);
+    SET_INT(ISSET(cc, CC_COLUMN_INDEX_OFFSET), column_index_offset, cc->column_index_offset);
+    SET_INT(ISSET(cc, CC_COLUMN_INDEX_LENGTH), column_index_length, cc->column_index_length);
     return d;
+fail:
+    Py_DECREF(d);
+    return NULL;
 }
 
 static PyObject *sorting_list(const list *l)
@@ -197,30 +189,32 @@ static PyObject *row_group_dict(const RowGroup *rg, uint32_t index, const schema
                  index, rg->columns.n, s->nleaves);
         return rugo_raise(R.ParquetFormatError, msg, -1, "row_groups");
     }
-    PyObject *cols = PyList_New(rg->columns.n);
+    PyObject *d = dict_from_template(R.tmpl_row_group);
+    PyObject *cols = d ? PyList_New(rg->columns.n) : NULL;
+    if (!cols)
+        goto fail;
+    if (PyDict_SetItem(d, R.columns, cols) < 0) {
+        Py_DECREF(cols);
+        goto fail;
+    }
+    Py_DECREF(cols);   /* the dict holds it; filled in place below */
     const ColumnChunk *cc = rg->columns.items;
-    for (uint32_t i = 0; cols && i < rg->columns.n; i++) {
+    for (uint32_t i = 0; i < rg->columns.n; i++) {
         PyObject *c = column_dict(&cc[i], &s->leaves[i], wv);
-        if (!c) {
-            Py_CLEAR(cols);
-            break;
-        }
+        if (!c)
+            goto fail;
         PyList_SET_ITEM(cols, i, c);
     }
-    if (!cols)
-        return NULL;
-    PyObject *d = _PyDict_NewPresized(7);
-    if (!d || put(d, R.num_rows, PyLong_FromLongLong(rg->num_rows)) < 0 ||
-        put(d, R.total_byte_size, PyLong_FromLongLong(rg->total_byte_size)) < 0 ||
-        put(d, R.total_compressed_size, int_or_none(ISSET(rg, RG_TOTAL_COMPRESSED), rg->total_compressed_size)) < 0 ||
-        put(d, R.file_offset, int_or_none(ISSET(rg, RG_FILE_OFFSET), rg->file_offset)) < 0 ||
-        put(d, R.ordinal, int_or_none(ISSET(rg, RG_ORDINAL), rg->ordinal)) < 0 ||
-        put(d, R.sorting_columns, ISSET(rg, RG_SORTING) ? sorting_list(&rg->sorting_columns) : Py_NewRef(Py_None)) < 0 ||
-        put(d, R.columns, cols) < 0) {
-        Py_XDECREF(d);
-        return NULL;
-    }
+    SET_INT(1, num_rows, rg->num_rows);
+    SET_INT(1, total_byte_size, rg->total_byte_size);
+    SET_INT(ISSET(rg, RG_TOTAL_COMPRESSED), total_compressed_size, rg->total_compressed_size);
+    SET_INT(ISSET(rg, RG_FILE_OFFSET), file_offset, rg->file_offset);
+    SET_INT(ISSET(rg, RG_ORDINAL), ordinal, rg->ordinal);
+    SET_IF(ISSET(rg, RG_SORTING), sorting_columns, sorting_list(&rg->sorting_columns));
     return d;
+fail:
+    Py_XDECREF(d);
+    return NULL;
 }
 
 static PyObject *column_orders_list(const list *l)
@@ -274,23 +268,24 @@ static PyObject *row_groups_list(const FileMetaData *md, const schema_info *s)
 PyObject *build_result(const FileMetaData *md, uint32_t footer_size)
 {
     schema_info s;
-    PyObject *d = NULL;
     int gc_was_enabled = PyGC_Disable();
-    if (!schema_build(md, &s))
+    PyObject *d = schema_build(md, &s) ? dict_from_template(R.tmpl_file) : NULL;
+    if (!d)
         goto done;
-    d = _PyDict_NewPresized(13);
-    if (!d || put(d, R.num_rows, PyLong_FromLongLong(md->num_rows)) < 0 ||
-        put(d, R.num_row_groups, PyLong_FromUnsignedLong(md->row_groups.total)) < 0 ||
-        put(d, R.format_version, PyLong_FromLong(md->version)) < 0 ||
-        put(d, R.created_by, ISSET(md, FM_CREATED_BY) ? text_from_span(md->created_by) : Py_NewRef(Py_None)) < 0 ||
-        put(d, R.key_value_metadata, kv_dict(&md->key_value_metadata)) < 0 ||
-        put(d, R.footer_size, PyLong_FromUnsignedLong(footer_size)) < 0 ||
-        put(d, R.column_orders, ISSET(md, FM_COLUMN_ORDERS) ? column_orders_list(&md->column_orders) : Py_NewRef(Py_None)) < 0 ||
-        put(d, R.encryption_algorithm, encryption_dict(&md->encryption_algorithm)) < 0 ||
-        put(d, R.schema_columns, schema_columns_list(&s)) < 0 ||
-        put(d, R.schema, schema_elements_list(&s)) < 0 ||
-        put(d, R.row_groups, row_groups_list(md, &s)) < 0)
-        Py_CLEAR(d);
+    SET_INT(1, num_rows, md->num_rows);
+    SET_INT(1, num_row_groups, md->row_groups.total);
+    SET_INT(1, format_version, md->version);
+    SET_IF(ISSET(md, FM_CREATED_BY), created_by, text_from_span(md->created_by));
+    SET(key_value_metadata, kv_dict(&md->key_value_metadata));
+    SET_INT(1, footer_size, footer_size);
+    SET_IF(ISSET(md, FM_COLUMN_ORDERS), column_orders, column_orders_list(&md->column_orders));
+    SET(encryption_algorithm, encryption_dict(&md->encryption_algorithm));
+    SET(schema_columns, schema_columns_list(&s));
+    SET(schema, schema_elements_list(&s));
+    SET(row_groups, row_groups_list(md, &s));
+    goto done;
+fail:
+    Py_CLEAR(d);
 done:
     schema_free(&s);
     if (gc_was_enabled)

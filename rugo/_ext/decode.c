@@ -101,13 +101,54 @@ void arena_free(arena *a)
 
 /* ---------------------------------------------------------------- skipping */
 
+/* Skipping runs over every byte the options leave out (schema_only skips all row groups),
+ * so the common wire types have tight paths; containers recurse up to the depth cap. */
+static inline int skip_varint(cursor *c)
+{
+    const uint8_t *p = c->pos, *end = c->end;
+    const uint8_t *stop = end - p > 10 ? p + 10 : end;
+    while (p < stop)
+        if (!(*p++ & 0x80)) {
+            c->pos = p;
+            return 1;
+        }
+    uint64_t ignored;
+    return cur_varint(c, &ignored);   /* records the precise error */
+}
+
+static int skip_value(cursor *c, int type, int depth, int in_collection);
+
+static int skip_elements(cursor *c, int type, uint32_t n, int depth)
+{
+    const uint8_t *p;
+    switch (type) {
+    case CT_TRUE:
+    case CT_FALSE:
+    case CT_BYTE:
+        return cur_bytes(c, n, &p);
+    case CT_DOUBLE:
+        return cur_bytes(c, (size_t)n * 8, &p);
+    case CT_I16:
+    case CT_I32:
+    case CT_I64:
+        for (uint32_t i = 0; i < n; i++)
+            if (!skip_varint(c))
+                return 0;
+        return 1;
+    default:
+        for (uint32_t i = 0; i < n; i++)
+            if (!skip_value(c, type, depth, 1))
+                return 0;
+        return 1;
+    }
+}
+
 static int skip_value(cursor *c, int type, int depth, int in_collection)
 {
     if (depth > SKIP_DEPTH_MAX) {
         cur_fail(c, ERR_THRIFT, "nesting deeper than %d levels", SKIP_DEPTH_MAX);
         return 0;
     }
-    uint64_t u;
     const uint8_t *p;
     span s;
     switch (type) {
@@ -119,7 +160,7 @@ static int skip_value(cursor *c, int type, int depth, int in_collection)
     case CT_I16:
     case CT_I32:
     case CT_I64:
-        return cur_varint(c, &u);
+        return skip_varint(c);
     case CT_DOUBLE:
         return cur_bytes(c, 8, &p);
     case CT_BINARY:
@@ -128,12 +169,7 @@ static int skip_value(cursor *c, int type, int depth, int in_collection)
     case CT_SET: {
         int et;
         uint32_t n;
-        if (!cur_list(c, &et, &n))
-            return 0;
-        for (uint32_t i = 0; i < n; i++)
-            if (!skip_value(c, et, depth + 1, 1))
-                return 0;
-        return 1;
+        return cur_list(c, &et, &n) && skip_elements(c, et, n, depth + 1);
     }
     case CT_MAP: {
         uint64_t n;
@@ -155,16 +191,49 @@ static int skip_value(cursor *c, int type, int depth, int in_collection)
         return 1;
     }
     case CT_STRUCT: {
-        int16_t last = 0, id;
-        int ft;
+        /* the hottest loop of schema_only: local pointers, scalar fields inline */
+        const uint8_t *q = c->pos, *end = c->end;
         for (;;) {
-            if (!cur_field(c, &last, &ft, &id))
-                return 0;
-            if (ft == CT_STOP)
+            if (q >= end)
+                break;
+            uint8_t b = *q++;
+            int ft = b & 0x0f;
+            if (ft == CT_STOP) {
+                c->pos = q;
                 return 1;
+            }
+            if (!(b >> 4)) {   /* long-form field id: a zigzag varint follows */
+                c->pos = q;
+                if (!skip_varint(c))
+                    return 0;
+                q = c->pos;
+            }
+            if (ft == CT_TRUE || ft == CT_FALSE)
+                continue;
+            if (ft == CT_I16 || ft == CT_I32 || ft == CT_I64) {
+                const uint8_t *stop = end - q > 10 ? q + 10 : end;
+                while (q < stop && (*q & 0x80))
+                    q++;
+                if (q < stop) {
+                    q++;
+                    continue;
+                }
+            } else if (ft == CT_BINARY && q < end && !(*q & 0x80)) {   /* short string */
+                size_t n = *q++;
+                if (n <= (size_t)(end - q)) {
+                    q += n;
+                    continue;
+                }
+                q--;
+            }
+            c->pos = q;   /* everything else, and every error, takes the careful path */
             if (!skip_value(c, ft, depth + 1, 0))
                 return 0;
+            q = c->pos;
         }
+        c->pos = q;
+        cur_fail(c, ERR_THRIFT, "truncated footer: needed 1 byte, none left");
+        return 0;
     }
     default:
         cur_fail(c, ERR_THRIFT, "invalid wire type %d", type);
@@ -311,7 +380,7 @@ static int decode_struct(decoder *d, const struct_spec *s, void *out)
     char *base = out;
     uint32_t *isset = (uint32_t *)out;
     int16_t last = 0, id;
-    int wire, hint = 0;
+    int wire;
     if (d->depth >= SKIP_DEPTH_MAX)
         return fail(d, "nesting deeper than %d levels", SKIP_DEPTH_MAX);
     for (;;) {
@@ -319,23 +388,13 @@ static int decode_struct(decoder *d, const struct_spec *s, void *out)
             return 0;
         if (wire == CT_STOP)
             break;
-        int idx = -1;
-        if (hint < s->nfields && s->fields[hint].id == id) {
-            idx = hint;
-        } else {
-            for (int i = 0; i < s->nfields; i++)
-                if (s->fields[i].id == id) {
-                    idx = i;
-                    break;
-                }
-        }
+        int idx = (id >= 0 && id < SPEC_MAX_ID) ? s->by_id[id] : -1;
         if (idx < 0) {   /* a field this reader does not know: skip it */
             if (!skip_value(&d->cur, wire, 1, 0))
                 return 0;
             continue;
         }
         const field_spec *f = &s->fields[idx];
-        hint = idx + 1;
         if ((f->flags & F_STATISTICS) && !d->include_statistics) {
             if (!skip_value(&d->cur, wire, 1, 0))
                 return 0;
@@ -355,9 +414,10 @@ static int decode_struct(decoder *d, const struct_spec *s, void *out)
         }
         *isset |= 1u << idx;
     }
-    for (int i = 0; i < s->nfields; i++)
-        if (s->fields[i].required && !(*isset & (1u << i)))
-            return fail(d, "%s is missing required field %s", s->name, s->fields[i].name);
+    if ((*isset & s->required) != s->required)
+        for (int i = 0; i < s->nfields; i++)
+            if (s->fields[i].required && !(*isset & (1u << i)))
+                return fail(d, "%s is missing required field %s", s->name, s->fields[i].name);
     return 1;
 }
 

@@ -176,14 +176,22 @@ typedef struct {
     const char *name;           /* spec name, used in error paths */
 } field_spec;
 
+#define SPEC_MAX_ID 32
+
 typedef struct struct_spec {
     const char *name;
     size_t size;
     const field_spec *fields;
     int nfields;
+    /* derived from `fields` once by tables_init(): */
+    uint32_t required;              /* isset bits of the required fields */
+    int8_t by_id[SPEC_MAX_ID];      /* field id -> table index, -1 when unknown */
 } struct_spec;
 
-extern const struct_spec SPEC_FileMetaData;
+extern struct_spec SPEC_FileMetaData;
+
+/* Fill the derived members of every table; call once before decoding. */
+void tables_init(void);
 
 /* Bump allocator for everything decoded; freed in one go. */
 typedef struct arena_block arena_block;

@@ -21,8 +21,11 @@ rugo_state R;
 
 PyObject *rugo_raise(PyObject *cls, const char *detail, Py_ssize_t offset, const char *field)
 {
+    /* messages quote names from the file: never fail on their bytes */
+    PyObject *text = PyUnicode_DecodeUTF8(detail, (Py_ssize_t)strlen(detail), "replace");
     PyObject *off = offset >= 0 ? PyLong_FromSsize_t(offset) : Py_NewRef(Py_None);
-    PyObject *exc = off ? PyObject_CallFunction(cls, "sOOs", detail, Py_None, off, field) : NULL;
+    PyObject *exc = text && off ? PyObject_CallFunction(cls, "OOOs", text, Py_None, off, field) : NULL;
+    Py_XDECREF(text);
     Py_XDECREF(off);
     if (exc) {
         PyErr_SetObject(cls, exc);
@@ -240,6 +243,41 @@ static PyObject *import_attr(const char *module, const char *attr)
     return a;
 }
 
+static PyObject *make_template(PyObject *const *keys, int n)
+{
+    PyObject *d = _PyDict_NewPresized(n);
+    for (int i = 0; d && i < n; i++)
+        if (PyDict_SetItem(d, keys[i], Py_None) < 0)
+            Py_CLEAR(d);
+    return d;
+}
+
+static int init_templates(void)
+{
+    PyObject *const column[] = {
+        R.name, R.path_in_schema, R.physical_type, R.logical_type, R.compression_codec, R.encodings,
+        R.num_values, R.total_compressed_size, R.total_uncompressed_size, R.data_page_offset,
+        R.index_page_offset, R.dictionary_page_offset, R.min, R.max, R.null_count, R.distinct_count,
+        R.is_min_exact, R.is_max_exact, R.bloom_offset, R.bloom_length, R.offset_index_offset,
+        R.offset_index_length, R.column_index_offset, R.column_index_length,
+        R.unencoded_byte_array_data_bytes, R.key_value_metadata, R.geospatial_statistics};
+    PyObject *const row_group[] = {R.num_rows, R.total_byte_size, R.total_compressed_size, R.file_offset,
+                                   R.ordinal, R.sorting_columns, R.columns};
+    PyObject *const element[] = {R.name, R.path, R.physical_type, R.logical_type, R.converted_type,
+                                 R.repetition_type, R.num_children, R.type_length, R.precision, R.scale,
+                                 R.field_id, R.max_definition_level, R.max_repetition_level};
+    PyObject *const file[] = {R.num_rows, R.num_row_groups, R.format_version, R.created_by,
+                              R.key_value_metadata, R.footer_size, R.column_orders, R.encryption_algorithm,
+                              R.schema_columns, R.schema, R.row_groups};
+#define N(a) (int)(sizeof(a) / sizeof(a[0]))
+    R.tmpl_column = make_template(column, N(column));
+    R.tmpl_row_group = make_template(row_group, N(row_group));
+    R.tmpl_element = make_template(element, N(element));
+    R.tmpl_file = make_template(file, N(file));
+#undef N
+    return R.tmpl_column && R.tmpl_row_group && R.tmpl_element && R.tmpl_file ? 0 : -1;
+}
+
 static int init_state(void)
 {
 #define RUGO_INTERN_KEY(k) if (!(R.k = PyUnicode_InternFromString(#k))) return -1;
@@ -278,6 +316,9 @@ static int init_state(void)
         !(R.NotParquetError = import_attr("rugo.errors", "NotParquetError")) ||
         !(R.FooterLengthError = import_attr("rugo.errors", "FooterLengthError")) ||
         !(R.EncryptedFooterError = import_attr("rugo.errors", "EncryptedFooterError")))
+        return -1;
+    tables_init();
+    if (init_templates() < 0)
         return -1;
     return convert_init() ? 0 : -1;
 }

@@ -37,6 +37,10 @@ typedef struct {
     PyObject *group_kind[3];    /* "struct" "list" "map" */
     PyObject *aes_gcm_v1, *aes_gcm_ctr_v1;
     PyObject *empty_str;
+    /* Result dicts start as copies of these templates (every key, all None, in README
+     * order): copying and then replacing the non-None values is cheaper than inserting
+     * every key into a new dict. */
+    PyObject *tmpl_column, *tmpl_row_group, *tmpl_element, *tmpl_file;
     PyObject *utc;              /* datetime.timezone.utc */
     PyObject *decimal_cls;      /* decimal.Decimal */
     PyObject *uuid_cls;         /* uuid.UUID */
@@ -48,6 +52,9 @@ typedef struct {
 } rugo_state;
 
 extern rugo_state R;
+
+/* A fresh result dict with every key of `tmpl` set to None. */
+static inline PyObject *dict_from_template(PyObject *tmpl) { return PyDict_Copy(tmpl); }
 
 /* Raise the rugo error class `cls` with (detail, path=None, offset, field). */
 PyObject *rugo_raise(PyObject *cls, const char *detail, Py_ssize_t offset, const char *field);

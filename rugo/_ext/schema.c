@@ -364,7 +364,7 @@ static PyObject *type_object(const schema_info *s, int i)
         PyMem_Free(b.p);
         return PyErr_NoMemory();
     }
-    PyObject *o = b.n ? PyUnicode_FromStringAndSize(b.p, (Py_ssize_t)b.n) : Py_NewRef(Py_None);
+    PyObject *o = b.n ? PyUnicode_DecodeUTF8(b.p, (Py_ssize_t)b.n, "replace") : Py_NewRef(Py_None);
     PyMem_Free(b.p);
     if (o && o != Py_None)
         PyUnicode_InternInPlace(&o);
@@ -564,7 +564,7 @@ PyObject *schema_columns_list(const schema_info *s)
         if (is_repeated(n)) {
             strbuf b = {0};
             child_str(s, c, &b);
-            logical = b.oom ? PyErr_NoMemory() : PyUnicode_FromStringAndSize(b.p, (Py_ssize_t)b.n);
+            logical = b.oom ? PyErr_NoMemory() : PyUnicode_DecodeUTF8(b.p, (Py_ssize_t)b.n, "replace");
             PyMem_Free(b.p);
         } else {
             logical = Py_NewRef(n->type_str);
@@ -588,16 +588,14 @@ PyObject *schema_elements_list(const schema_info *s)
     for (int i = 0; i < s->n; i++) {
         const schema_node *n = &s->nodes[i];
         const SchemaElement *el = n->el;
-        PyObject *d = _PyDict_NewPresized(13);
-        if (!d) {
-            Py_DECREF(out);
-            return NULL;
-        }
+        PyObject *d = dict_from_template(R.tmpl_element);
+        if (!d)
+            goto fail;
         PyList_SET_ITEM(out, i, d);
         int is_dec = lt_member(el) == LT_DECIMAL;
         if (PyDict_SetItem(d, R.name, n->name) < 0 || PyDict_SetItem(d, R.path, n->path) < 0 ||
-            set_new(d, R.physical_type, enum_str(R.physical, 8, ISSET(el, SE_TYPE), el->type)) < 0 ||
             PyDict_SetItem(d, R.logical_type, n->type_str) < 0 ||
+            set_new(d, R.physical_type, enum_str(R.physical, 8, ISSET(el, SE_TYPE), el->type)) < 0 ||
             set_new(d, R.converted_type, enum_str(R.converted, 22, ISSET(el, SE_CONVERTED), el->converted_type)) < 0 ||
             set_new(d, R.repetition_type, enum_str(R.repetition, 4, ISSET(el, SE_REPETITION), el->repetition_type)) < 0 ||
             set_new(d, R.num_children, int_or_none(ISSET(el, SE_NUM_CHILDREN), el->num_children)) < 0 ||
@@ -606,10 +604,11 @@ PyObject *schema_elements_list(const schema_info *s)
             set_new(d, R.scale, int_or_none(ISSET(el, SE_SCALE) || is_dec, decimal_scale(el))) < 0 ||
             set_new(d, R.field_id, int_or_none(ISSET(el, SE_FIELD_ID), el->field_id)) < 0 ||
             set_new(d, R.max_definition_level, PyLong_FromLong(n->max_def)) < 0 ||
-            set_new(d, R.max_repetition_level, PyLong_FromLong(n->max_rep)) < 0) {
-            Py_DECREF(out);
-            return NULL;
-        }
+            set_new(d, R.max_repetition_level, PyLong_FromLong(n->max_rep)) < 0)
+            goto fail;
     }
     return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
 }

@@ -6,6 +6,7 @@
  * rugo avoids decoding what it never reports (encoding_stats, histograms, crypto metadata).
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "footer.h"
 
@@ -17,8 +18,9 @@
 #define BIN(id, T, m, req) {id, K_BINARY, 0, 0, req, F_NONE, offsetof(T, m), NULL, #m}
 #define STRUCT(id, T, m, req, S, fl) {id, K_STRUCT, 0, 0, req, fl, offsetof(T, m), &S, #m}
 #define LIST_OF(id, T, m, req, ek, w, S, fl) {id, K_LIST, ek, w, req, fl, offsetof(T, m), S, #m}
-#define SPEC(T, table) const struct_spec SPEC_##T = {#T, sizeof(T), table, (int)(sizeof(table) / sizeof(table[0]))}
-#define EMPTY_SPEC(name) static const struct_spec SPEC_##name = {#name, sizeof(Empty), NULL, 0}
+#define SPEC(T, table) struct_spec SPEC_##T = {#T, sizeof(T), table, (int)(sizeof(table) / sizeof(table[0])), 0, {0}}
+#define SPEC_STATIC(T, table) static SPEC(T, table)
+#define EMPTY_SPEC(name) static struct_spec SPEC_##name = {#name, sizeof(Empty), NULL, 0, 0, {0}}
 
 /* struct StringType {} ... struct Float16Type {}; struct MilliSeconds {} ...
  * struct TypeDefinedOrder {} ...: every empty struct shares one layout. */
@@ -37,7 +39,7 @@ static const field_spec F_Statistics[] = {
     BOOL(7, Statistics, is_max_value_exact, OPT), BOOL(8, Statistics, is_min_value_exact, OPT),
     INT(9, Statistics, nan_count, OPT),
 };
-static SPEC(Statistics, F_Statistics);
+SPEC_STATIC(Statistics, F_Statistics);
 
 /* struct SizeStatistics {
  *    1: optional i64 unencoded_byte_array_data_bytes;
@@ -46,7 +48,7 @@ static SPEC(Statistics, F_Statistics);
 static const field_spec F_SizeStatistics[] = {
     INT(1, SizeStatistics, unencoded_byte_array_data_bytes, OPT),
 };
-static SPEC(SizeStatistics, F_SizeStatistics);
+SPEC_STATIC(SizeStatistics, F_SizeStatistics);
 
 /* struct BoundingBox {
  *   1: required double xmin;  2: required double xmax;
@@ -59,7 +61,7 @@ static const field_spec F_BoundingBox[] = {
     DBL(5, BoundingBox, zmin, OPT), DBL(6, BoundingBox, zmax, OPT),
     DBL(7, BoundingBox, mmin, OPT), DBL(8, BoundingBox, mmax, OPT),
 };
-static SPEC(BoundingBox, F_BoundingBox);
+SPEC_STATIC(BoundingBox, F_BoundingBox);
 
 /* struct GeospatialStatistics {
  *   1: optional BoundingBox bbox;
@@ -68,13 +70,13 @@ static const field_spec F_GeospatialStatistics[] = {
     STRUCT(1, GeospatialStatistics, bbox, OPT, SPEC_BoundingBox, F_NONE),
     LIST_OF(2, GeospatialStatistics, geospatial_types, OPT, K_INT, 4, NULL, F_NONE),
 };
-static SPEC(GeospatialStatistics, F_GeospatialStatistics);
+SPEC_STATIC(GeospatialStatistics, F_GeospatialStatistics);
 
 /* struct KeyValue { 1: required string key  2: optional string value } */
 static const field_spec F_KeyValue[] = {
     BIN(1, KeyValue, key, REQ), BIN(2, KeyValue, value, OPT),
 };
-static SPEC(KeyValue, F_KeyValue);
+SPEC_STATIC(KeyValue, F_KeyValue);
 
 /* struct ColumnMetaData {
  *   1: required Type type
@@ -112,7 +114,7 @@ static const field_spec F_ColumnMetaData[] = {
     STRUCT(16, ColumnMetaData, size_statistics, OPT, SPEC_SizeStatistics, F_NONE),
     STRUCT(17, ColumnMetaData, geospatial_statistics, OPT, SPEC_GeospatialStatistics, F_NONE),
 };
-static SPEC(ColumnMetaData, F_ColumnMetaData);
+SPEC_STATIC(ColumnMetaData, F_ColumnMetaData);
 
 /* struct ColumnChunk {
  *   1: optional string file_path
@@ -134,7 +136,7 @@ static const field_spec F_ColumnChunk[] = {
     INT(7, ColumnChunk, column_index_length, OPT),
     BIN(9, ColumnChunk, encrypted_column_metadata, OPT),
 };
-static SPEC(ColumnChunk, F_ColumnChunk);
+SPEC_STATIC(ColumnChunk, F_ColumnChunk);
 
 /* struct SortingColumn {
  *   1: required i32 column_idx  2: required bool descending  3: required bool nulls_first } */
@@ -143,7 +145,7 @@ static const field_spec F_SortingColumn[] = {
     BOOL(2, SortingColumn, descending, REQ),
     BOOL(3, SortingColumn, nulls_first, REQ),
 };
-static SPEC(SortingColumn, F_SortingColumn);
+SPEC_STATIC(SortingColumn, F_SortingColumn);
 
 /* struct RowGroup {
  *   1: required list<ColumnChunk> columns
@@ -162,7 +164,7 @@ static const field_spec F_RowGroup[] = {
     INT(6, RowGroup, total_compressed_size, OPT),
     INT(7, RowGroup, ordinal, OPT),
 };
-static SPEC(RowGroup, F_RowGroup);
+SPEC_STATIC(RowGroup, F_RowGroup);
 
 /* union TimeUnit { 1: MilliSeconds MILLIS  2: MicroSeconds MICROS  3: NanoSeconds NANOS } */
 static const field_spec F_TimeUnit[] = {
@@ -170,13 +172,13 @@ static const field_spec F_TimeUnit[] = {
     STRUCT(2, TimeUnit, micros, OPT, SPEC_Empty, F_NONE),
     STRUCT(3, TimeUnit, nanos, OPT, SPEC_Empty, F_NONE),
 };
-static SPEC(TimeUnit, F_TimeUnit);
+SPEC_STATIC(TimeUnit, F_TimeUnit);
 
 /* struct DecimalType { 1: required i32 scale  2: required i32 precision } */
 static const field_spec F_DecimalType[] = {
     INT(1, DecimalType, scale, REQ), INT(2, DecimalType, precision, REQ),
 };
-static SPEC(DecimalType, F_DecimalType);
+SPEC_STATIC(DecimalType, F_DecimalType);
 
 /* struct TimestampType { 1: required bool isAdjustedToUTC  2: required TimeUnit unit }
  * struct TimeType      { 1: required bool isAdjustedToUTC  2: required TimeUnit unit } */
@@ -184,26 +186,26 @@ static const field_spec F_TimeType[] = {
     BOOL(1, TimeType, is_adjusted_to_utc, REQ),
     STRUCT(2, TimeType, unit, REQ, SPEC_TimeUnit, F_NONE),
 };
-static SPEC(TimeType, F_TimeType);
+SPEC_STATIC(TimeType, F_TimeType);
 
 /* struct IntType { 1: required i8 bitWidth  2: required bool isSigned } */
 static const field_spec F_IntType[] = {
     INT(1, IntType, bit_width, REQ), BOOL(2, IntType, is_signed, REQ),
 };
-static SPEC(IntType, F_IntType);
+SPEC_STATIC(IntType, F_IntType);
 
 /* struct VariantType { 1: optional i8 specification_version } */
 static const field_spec F_VariantType[] = {
     INT(1, VariantType, specification_version, OPT),
 };
-static SPEC(VariantType, F_VariantType);
+SPEC_STATIC(VariantType, F_VariantType);
 
 /* struct GeometryType  { 1: optional string crs; }
  * struct GeographyType { 1: optional string crs; 2: optional EdgeInterpolationAlgorithm algorithm; } */
 static const field_spec F_GeoType[] = {
     BIN(1, GeoType, crs, OPT), INT(2, GeoType, algorithm, OPT),
 };
-static SPEC(GeoType, F_GeoType);
+SPEC_STATIC(GeoType, F_GeoType);
 
 /* union LogicalType {
  *   1:  StringType STRING      2:  MapType MAP        3:  ListType LIST
@@ -235,7 +237,7 @@ static const field_spec F_LogicalType[] = {
     STRUCT(18, LogicalType, geography, OPT, SPEC_GeoType, F_NONE),
     STRUCT(19, LogicalType, vector, OPT, SPEC_Empty, F_NONE),
 };
-static SPEC(LogicalType, F_LogicalType);
+SPEC_STATIC(LogicalType, F_LogicalType);
 
 /* struct SchemaElement {
  *   1: optional Type type;
@@ -262,7 +264,7 @@ static const field_spec F_SchemaElement[] = {
     INT(9, SchemaElement, field_id, OPT),
     STRUCT(10, SchemaElement, logical_type, OPT, SPEC_LogicalType, F_NONE),
 };
-static SPEC(SchemaElement, F_SchemaElement);
+SPEC_STATIC(SchemaElement, F_SchemaElement);
 
 /* union ColumnOrder {
  *   1: TypeDefinedOrder TYPE_ORDER;
@@ -273,7 +275,7 @@ static const field_spec F_ColumnOrder[] = {
     STRUCT(2, ColumnOrder, ieee_754_total_order, OPT, SPEC_Empty, F_NONE),
     STRUCT(3, ColumnOrder, int96_timestamp_order, OPT, SPEC_Empty, F_NONE),
 };
-static SPEC(ColumnOrder, F_ColumnOrder);
+SPEC_STATIC(ColumnOrder, F_ColumnOrder);
 
 /* struct AesGcmV1 / AesGcmCtrV1 {
  *   1: optional binary aad_prefix  2: optional binary aad_file_unique
@@ -282,14 +284,14 @@ static const field_spec F_AesGcm[] = {
     BIN(1, AesGcm, aad_prefix, OPT), BIN(2, AesGcm, aad_file_unique, OPT),
     BOOL(3, AesGcm, supply_aad_prefix, OPT),
 };
-static SPEC(AesGcm, F_AesGcm);
+SPEC_STATIC(AesGcm, F_AesGcm);
 
 /* union EncryptionAlgorithm { 1: AesGcmV1 AES_GCM_V1  2: AesGcmCtrV1 AES_GCM_CTR_V1 } */
 static const field_spec F_EncryptionAlgorithm[] = {
     STRUCT(1, EncryptionAlgorithm, aes_gcm_v1, OPT, SPEC_AesGcm, F_NONE),
     STRUCT(2, EncryptionAlgorithm, aes_gcm_ctr_v1, OPT, SPEC_AesGcm, F_NONE),
 };
-static SPEC(EncryptionAlgorithm, F_EncryptionAlgorithm);
+SPEC_STATIC(EncryptionAlgorithm, F_EncryptionAlgorithm);
 
 /* struct FileMetaData {
  *   1: required i32 version
@@ -313,3 +315,26 @@ static const field_spec F_FileMetaData[] = {
     BIN(9, FileMetaData, footer_signing_key_metadata, OPT),
 };
 SPEC(FileMetaData, F_FileMetaData);
+
+static struct_spec *const ALL_SPECS[] = {
+    &SPEC_Empty, &SPEC_Statistics, &SPEC_SizeStatistics, &SPEC_BoundingBox,
+    &SPEC_GeospatialStatistics, &SPEC_KeyValue, &SPEC_ColumnMetaData, &SPEC_ColumnChunk,
+    &SPEC_SortingColumn, &SPEC_RowGroup, &SPEC_TimeUnit, &SPEC_DecimalType, &SPEC_TimeType,
+    &SPEC_IntType, &SPEC_VariantType, &SPEC_GeoType, &SPEC_LogicalType, &SPEC_SchemaElement,
+    &SPEC_ColumnOrder, &SPEC_AesGcm, &SPEC_EncryptionAlgorithm, &SPEC_FileMetaData,
+};
+
+void tables_init(void)
+{
+    for (size_t k = 0; k < sizeof ALL_SPECS / sizeof ALL_SPECS[0]; k++) {
+        struct_spec *s = ALL_SPECS[k];
+        s->required = 0;
+        memset(s->by_id, -1, sizeof s->by_id);
+        for (int i = 0; i < s->nfields; i++) {
+            if (s->fields[i].required)
+                s->required |= 1u << i;
+            if (s->fields[i].id >= 0 && s->fields[i].id < SPEC_MAX_ID)
+                s->by_id[s->fields[i].id] = (int8_t)i;
+        }
+    }
+}
