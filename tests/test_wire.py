@@ -23,7 +23,7 @@ def test_minimal_footer_decodes():
     assert md["format_version"] == 1
     assert md["schema_columns"] == [{"name": "x", "physical_type": "int64", "logical_type": None, "nullable": False}]
     col = md["row_groups"][0]["columns"][0]
-    assert col["path_in_schema"] == "x" and col["num_values"] == 3 and col["encodings"] == ["PLAIN"]
+    assert col["path_in_schema"] == "x" and col["num_values"] == 3 and col["encodings"] == ("PLAIN",)
     assert md["footer_size"] == len(one_int64_column_footer())
 
 

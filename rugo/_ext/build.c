@@ -56,18 +56,38 @@ static PyObject *kv_dict(const list *l)
     return d;
 }
 
-static PyObject *int_list(const list *l, PyObject **names, int size)
+static PyObject *int_list(const list *l)
 {
     PyObject *out = PyList_New(l->n);
     const int32_t *v = l->items;
     for (uint32_t i = 0; out && i < l->n; i++) {
-        PyObject *o = names ? enum_name(names, size, v[i]) : PyLong_FromLong(v[i]);
+        PyObject *o = PyLong_FromLong(v[i]);
         if (!o) {
             Py_CLEAR(out);
             break;
         }
         PyList_SET_ITEM(out, i, o);
     }
+    return out;
+}
+
+/* Encodings as a tuple of interned names (as pyarrow gives them). It holds only strings
+ * and ints, so it is untracked by the cyclic GC, and so is the column dict holding it:
+ * a wide footer then adds no work to every later collection. */
+static PyObject *encoding_tuple(const list *l)
+{
+    PyObject *out = PyTuple_New(l->n);
+    const int32_t *v = l->items;
+    for (uint32_t i = 0; out && i < l->n; i++) {
+        PyObject *o = enum_name(R.encoding, 10, v[i]);
+        if (!o) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyTuple_SET_ITEM(out, i, o);
+    }
+    if (out)
+        PyObject_GC_UnTrack(out);
     return out;
 }
 
@@ -87,7 +107,7 @@ static PyObject *geospatial_dict(const GeospatialStatistics *g)
     } else {
         bbox = Py_NewRef(Py_None);
     }
-    if (put(d, R.bbox, bbox) < 0 || put(d, R.geospatial_types, int_list(&g->geospatial_types, NULL, 0)) < 0)
+    if (put(d, R.bbox, bbox) < 0 || put(d, R.geospatial_types, int_list(&g->geospatial_types)) < 0)
         Py_CLEAR(d);
     return d;
 }
@@ -105,6 +125,43 @@ static int put_min_max(PyObject *d, const Statistics *st, const leaf_info *L, co
     if (put(d, R.min, stat_value(L, smin)) < 0)
         return -1;
     return put(d, R.max, stat_value(L, smax));
+}
+
+/* pyarrow prints the path the column chunk stores; it is almost always the schema leaf's
+ * path, whose string is shared, so compare the bytes before building a new one. */
+static int path_matches(const list *path, const leaf_info *L)
+{
+    const span *parts = path->items;
+    Py_ssize_t pos = 0;
+    for (uint32_t i = 0; i < path->n; i++) {
+        if (i && (pos >= L->path_len || L->path_utf8[pos++] != '.'))
+            return 0;
+        if ((Py_ssize_t)parts[i].n > L->path_len - pos || memcmp(L->path_utf8 + pos, parts[i].p, parts[i].n) != 0)
+            return 0;
+        pos += parts[i].n;
+    }
+    return path->n > 0 && pos == L->path_len;
+}
+
+static PyObject *chunk_path(const list *path)
+{
+    const span *parts = path->items;
+    size_t n = 0;
+    for (uint32_t i = 0; i < path->n; i++)
+        n += parts[i].n + 1;
+    char *buf = PyMem_Malloc(n ? n : 1);
+    if (!buf)
+        return PyErr_NoMemory();
+    size_t pos = 0;
+    for (uint32_t i = 0; i < path->n; i++) {
+        if (i)
+            buf[pos++] = '.';
+        memcpy(buf + pos, parts[i].p, parts[i].n);
+        pos += parts[i].n;
+    }
+    PyObject *out = PyUnicode_DecodeUTF8(buf, (Py_ssize_t)pos, "replace");
+    PyMem_Free(buf);
+    return out;
 }
 
 /* Setting values on a dict copied from a template (which holds None for every key):
@@ -125,12 +182,15 @@ static PyObject *column_dict(const ColumnChunk *cc, const leaf_info *L, const wr
     int hm = ISSET(cc, CC_META_DATA);
     int hs = hm && ISSET(m, CM_STATISTICS);
     SET_REF(name, L->name);
-    SET_REF(path_in_schema, L->path);
+    if (hm && !path_matches(&m->path_in_schema, L))
+        SET(path_in_schema, chunk_path(&m->path_in_schema));
+    else
+        SET_REF(path_in_schema, L->path);
     SET_REF(physical_type, L->physical_str);
     SET_REF(logical_type, L->logical_str);
     if (hm) {
         SET(compression_codec, enum_name(R.codec, 8, m->codec));
-        SET(encodings, int_list(&m->encodings, R.encoding, 10));
+        SET(encodings, encoding_tuple(&m->encodings));
         SET_INT(1, num_values, m->num_values);
         SET_INT(1, total_compressed_size, m->total_compressed_size);
         SET_INT(1, total_uncompressed_size, m->total_uncompressed_size);

@@ -90,8 +90,15 @@ static PyObject *make_timestamp_ns(int64_t v, int utc)
     PyObject *ns = PyLong_FromLongLong(v);
     if (!ns)
         return NULL;
-    PyObject *out = utc ? PyObject_CallFunction(R.timestamp_cls, "OO", ns, R.utc)
-                        : PyObject_CallOneArg(R.timestamp_cls, ns);
+    PyObject *out;
+    if (utc) {
+        PyObject *args = PyTuple_Pack(1, ns), *kw = Py_BuildValue("{sO}", "tz", R.utc);
+        out = args && kw ? PyObject_Call(R.timestamp_cls, args, kw) : NULL;
+        Py_XDECREF(args);
+        Py_XDECREF(kw);
+    } else {
+        out = PyObject_CallOneArg(R.timestamp_cls, ns);
+    }
     Py_DECREF(ns);
     return out;
 }
@@ -263,13 +270,16 @@ static int version_lt(const writer_version *w, const char *app, int major, int m
     return w->patch < patch;
 }
 
-/* pyarrow's rules (ApplicationVersion::HasCorrectStatistics): old parquet-cpp (< 1.3.0) and
+/* pyarrow's rules: legacy min/max (no TYPE_DEFINED_ORDER) only for signed orders; and
+ * (ApplicationVersion::HasCorrectStatistics) old parquet-cpp (< 1.3.0) and
  * parquet-mr (< 1.10.0) computed only signed orders right; PARQUET-251 broke binary stats
  * in parquet-mr < 1.8.0; an unknown sort order never has usable min/max. */
 int stats_trusted(const writer_version *w, const leaf_info *leaf, span min, span max, int has_min_max)
 {
     if (leaf->sort_order == SORT_UNKNOWN)
         return 0;
+    if (!leaf->type_defined_order && leaf->sort_order != SORT_SIGNED)
+        return 0;   /* the legacy min/max are signed-order only: wrong for strings, unsigned */
     if (version_lt(w, "parquet-cpp", 1, 3, 0) || version_lt(w, "parquet-mr", 1, 10, 0)) {
         int same = has_min_max && min.n == max.n && memcmp(min.p, max.p, min.n) == 0;
         if (leaf->sort_order != SORT_SIGNED && !same)

@@ -64,7 +64,9 @@ static PyObject *parse_footer(const tail_info *t, int include_statistics, long l
                        d->err_field[0] ? d->err_field : NULL);
         goto done;
     }
-    out = build_result(md, t->footer_len);
+    /* bytes the FileMetaData took: less than the trailer's length in plaintext-footer
+     * encrypted files, where a 28-byte signature follows */
+    out = build_result(md, (uint32_t)cur_offset(&d->cur));
 done:
     if (d)
         arena_free(&d->mem);

@@ -79,6 +79,8 @@ typedef struct {
     int32_t physical;           /* Type enum */
     PyObject *name;             /* top-level field name (borrowed from the node) */
     PyObject *path;             /* dotted path_in_schema */
+    const char *path_utf8;      /* its UTF-8 bytes (owned by `path`) */
+    Py_ssize_t path_len;
     PyObject *physical_str;
     PyObject *logical_str;      /* str or None */
 } leaf_info;
@@ -119,6 +121,7 @@ int stats_trusted(const writer_version *w, const leaf_info *leaf, span min, span
 int convert_init(void);   /* imports the datetime C API */
 
 /* ---- build.c: C structs -> the result dict ---- */
+/* footer_size: the Thrift bytes the FileMetaData took (pyarrow's serialized_size) */
 PyObject *build_result(const FileMetaData *md, uint32_t footer_size);
 
 /* utf-8 text from the footer; never fails on bad bytes (U+FFFD replaces them) */

@@ -179,12 +179,18 @@ static int is_repeated(const schema_node *n)
 
 static void base_str(const schema_info *s, int i, strbuf *b);
 
-/* A child as seen from its parent: a repeated field outside LIST/MAP is a list of itself. */
-static void child_str(const schema_info *s, int i, strbuf *b)
+/* A repeated field outside a LIST / MAP group is a list of itself (LogicalTypes.md). */
+static int is_bare_repeated(const schema_info *s, int i)
 {
     const schema_node *n = &s->nodes[i];
     int in_container = n->parent >= 0 && (is_list_group(&s->nodes[n->parent]) || is_map_group(&s->nodes[n->parent]));
-    if (is_repeated(n) && !in_container) {
+    return is_repeated(n) && !in_container;
+}
+
+/* An element's type as a field of its parent. */
+static void child_str(const schema_info *s, int i, strbuf *b)
+{
+    if (is_bare_repeated(s, i)) {
         sb_str(b, "array<");
         base_str(s, i, b);
         sb_str(b, ">");
@@ -255,6 +261,8 @@ static void base_str(const schema_info *s, int i, strbuf *b)
     if (!n->is_group) {
         if (!annotation_str(n->el, b))
             sb_str(b, physical_name(n->el->type));
+    } else if (lt_member(n->el) == LT_VARIANT) {
+        sb_str(b, "variant");
     } else if (is_list_group(n) && n->nchildren == 1) {
         list_str(s, i, b);
     } else if (is_map_group(n) && n->nchildren == 1 && s->nodes[n->first_child].is_group &&
@@ -356,10 +364,10 @@ static PyObject *type_object(const schema_info *s, int i)
 {
     strbuf b = {0};
     const schema_node *n = &s->nodes[i];
-    if (n->is_group)
-        base_str(s, i, &b);
+    if (n->is_group || is_bare_repeated(s, i))
+        child_str(s, i, &b);
     else
-        annotation_str(n->el, &b);
+        annotation_str(n->el, &b);   /* an unannotated leaf has no logical type: None */
     if (b.oom) {
         PyMem_Free(b.p);
         return PyErr_NoMemory();
@@ -483,6 +491,9 @@ int schema_build(const FileMetaData *md, schema_info *s)
             top_node = s->nodes[top_node].parent;
         L->name = s->nodes[top_node].name;
         L->path = n->path;
+        L->path_utf8 = PyUnicode_AsUTF8AndSize(n->path, &L->path_len);
+        if (!L->path_utf8)
+            return 0;
         L->physical = n->el->type;
         L->physical_str = (n->el->type >= 0 && n->el->type < 8) ? R.physical[n->el->type] : Py_None;
         leaf_stats_kind(n->el, L);
@@ -555,20 +566,13 @@ PyObject *schema_columns_list(const schema_info *s)
         }
         Py_DECREF(d);
         PyObject *phys, *logical;
-        if (is_repeated(n) || is_list_group(n))
-            phys = Py_NewRef(R.group_kind[1]);
-        else if (n->is_group)
-            phys = Py_NewRef(is_map_group(n) ? R.group_kind[2] : R.group_kind[0]);
-        else
+        if (!n->is_group)   /* a repeated leaf too: logical_type says array<...> */
             phys = enum_str(R.physical, 8, 1, n->el->type);
-        if (is_repeated(n)) {
-            strbuf b = {0};
-            child_str(s, c, &b);
-            logical = b.oom ? PyErr_NoMemory() : PyUnicode_DecodeUTF8(b.p, (Py_ssize_t)b.n, "replace");
-            PyMem_Free(b.p);
-        } else {
-            logical = Py_NewRef(n->type_str);
-        }
+        else if (is_map_group(n))
+            phys = Py_NewRef(R.group_kind[2]);
+        else
+            phys = Py_NewRef(is_repeated(n) || is_list_group(n) ? R.group_kind[1] : R.group_kind[0]);
+        logical = Py_NewRef(n->type_str);
         int rep = ISSET(n->el, SE_REPETITION) ? n->el->repetition_type : REP_OPTIONAL;
         if (PyDict_SetItem(d, R.name, n->name) < 0 || set_new(d, R.physical_type, phys) < 0 ||
             set_new(d, R.logical_type, logical) < 0 ||
