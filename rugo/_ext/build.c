@@ -7,6 +7,16 @@
  */
 #include "rugo.h"
 
+#define ENC_CACHE_SIZE 16
+#define ENC_CACHE_WIDTH 12
+
+typedef struct {
+    int used;
+    uint32_t n[ENC_CACHE_SIZE];
+    int32_t values[ENC_CACHE_SIZE][ENC_CACHE_WIDTH];
+    PyObject *tuple[ENC_CACHE_SIZE];
+} enc_cache;
+
 static PyObject *enum_name(PyObject **table, int size, int32_t v)
 {
     if (v >= 0 && v < size && table[v])
@@ -72,12 +82,17 @@ static PyObject *int_list(const list *l)
 }
 
 /* Encodings as a tuple of interned names (as pyarrow gives them). It holds only strings
- * and ints, so it is untracked by the cyclic GC, and so is the column dict holding it:
- * a wide footer then adds no work to every later collection. */
-static PyObject *encoding_tuple(const list *l)
+ * and ints, so it is untracked by the cyclic GC, and so is the column dict holding it: a
+ * wide footer then adds no work to every later collection. Tuples are immutable, so the
+ * few distinct encoding sets of a file share one object each (enc_cache). */
+static PyObject *encoding_tuple(const list *l, enc_cache *cache)
 {
-    PyObject *out = PyTuple_New(l->n);
     const int32_t *v = l->items;
+    int cacheable = l->n <= ENC_CACHE_WIDTH;
+    for (int k = 0; cacheable && k < cache->used; k++)
+        if (cache->n[k] == l->n && memcmp(cache->values[k], v, l->n * sizeof(int32_t)) == 0)
+            return Py_NewRef(cache->tuple[k]);
+    PyObject *out = PyTuple_New(l->n);
     for (uint32_t i = 0; out && i < l->n; i++) {
         PyObject *o = enum_name(R.encoding, 10, v[i]);
         if (!o) {
@@ -86,9 +101,23 @@ static PyObject *encoding_tuple(const list *l)
         }
         PyTuple_SET_ITEM(out, i, o);
     }
-    if (out)
-        PyObject_GC_UnTrack(out);
+    if (!out)
+        return NULL;
+    PyObject_GC_UnTrack(out);
+    if (cacheable && cache->used < ENC_CACHE_SIZE) {
+        int k = cache->used++;
+        cache->n[k] = l->n;
+        memcpy(cache->values[k], v, l->n * sizeof(int32_t));
+        cache->tuple[k] = Py_NewRef(out);
+    }
     return out;
+}
+
+static void enc_cache_clear(enc_cache *cache)
+{
+    for (int k = 0; k < cache->used; k++)
+        Py_DECREF(cache->tuple[k]);
+    cache->used = 0;
 }
 
 static PyObject *geospatial_dict(const GeospatialStatistics *g)
@@ -171,7 +200,7 @@ static PyObject *chunk_path(const list *path)
 #define SET_REF(key, obj) do { if ((obj) != Py_None && PyDict_SetItem(d, R.key, (obj)) < 0) goto fail; } while (0)
 #define SET_INT(cond, key, v) SET_IF(cond, key, PyLong_FromLongLong(v))
 
-static PyObject *column_dict(const ColumnChunk *cc, const leaf_info *L, const writer_version *wv)
+static PyObject *column_dict(const ColumnChunk *cc, const leaf_info *L, const writer_version *wv, enc_cache *ec)
 {
     PyObject *d = dict_from_template(R.tmpl_column);
     if (!d)
@@ -190,7 +219,7 @@ static PyObject *column_dict(const ColumnChunk *cc, const leaf_info *L, const wr
     SET_REF(logical_type, L->logical_str);
     if (hm) {
         SET(compression_codec, enum_name(R.codec, 8, m->codec));
-        SET(encodings, encoding_tuple(&m->encodings));
+        SET(encodings, encoding_tuple(&m->encodings, ec));
         SET_INT(1, num_values, m->num_values);
         SET_INT(1, total_compressed_size, m->total_compressed_size);
         SET_INT(1, total_uncompressed_size, m->total_uncompressed_size);
@@ -241,7 +270,8 @@ static PyObject *sorting_list(const list *l)
     return out;
 }
 
-static PyObject *row_group_dict(const RowGroup *rg, uint32_t index, const schema_info *s, const writer_version *wv)
+static PyObject *row_group_dict(const RowGroup *rg, uint32_t index, const schema_info *s, const writer_version *wv,
+                                enc_cache *ec)
 {
     if (rg->columns.n != (uint32_t)s->nleaves) {
         char msg[160];
@@ -260,7 +290,7 @@ static PyObject *row_group_dict(const RowGroup *rg, uint32_t index, const schema
     Py_DECREF(cols);   /* the dict holds it; filled in place below */
     const ColumnChunk *cc = rg->columns.items;
     for (uint32_t i = 0; i < rg->columns.n; i++) {
-        PyObject *c = column_dict(&cc[i], &s->leaves[i], wv);
+        PyObject *c = column_dict(&cc[i], &s->leaves[i], wv, ec);
         if (!c)
             goto fail;
         PyList_SET_ITEM(cols, i, c);
@@ -312,16 +342,18 @@ static PyObject *row_groups_list(const FileMetaData *md, const schema_info *s)
 {
     writer_version wv;
     writer_version_parse(md->created_by, ISSET(md, FM_CREATED_BY), &wv);
+    enc_cache ec = {0};
     PyObject *out = PyList_New(md->row_groups.n);
     const RowGroup *rg = md->row_groups.items;
     for (uint32_t i = 0; out && i < md->row_groups.n; i++) {
-        PyObject *d = row_group_dict(&rg[i], i, s, &wv);
+        PyObject *d = row_group_dict(&rg[i], i, s, &wv, &ec);
         if (!d) {
             Py_CLEAR(out);
             break;
         }
         PyList_SET_ITEM(out, i, d);
     }
+    enc_cache_clear(&ec);
     return out;
 }
 

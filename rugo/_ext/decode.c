@@ -299,7 +299,14 @@ static int decode_list(decoder *d, const field_spec *f, list *out)
     size_t esz = f->elem == K_STRUCT ? f->sub->size : f->elem == K_BINARY ? sizeof(span) : f->width;
     out->total = n;
     out->n = 0;
+    /* Lists take their declared size at once while the footer's preallocation budget
+     * lasts (a legitimate footer needs a few times its own size), else start at 16 slots
+     * and double: allocation stays proportional to the bytes actually decoded. */
     uint32_t cap = keep < 16 ? keep : 16;
+    if ((uint64_t)keep * esz <= d->prealloc_budget) {
+        cap = keep;
+        d->prealloc_budget -= (uint64_t)keep * esz;
+    }
     char *items = cap ? arena_alloc(&d->mem, cap * esz) : NULL;
     if (cap && !items) {
         cur_fail(&d->cur, ERR_MEMORY, "out of memory");
@@ -425,6 +432,7 @@ int decode_file_metadata(decoder *d, FileMetaData *out)
 {
     memset(out, 0, sizeof *out);
     d->depth = 0;
+    d->prealloc_budget = PREALLOC_FACTOR * (uint64_t)(d->cur.end - d->cur.start) + 64 * 1024;
     int ok = decode_struct(d, &SPEC_FileMetaData, out);
     if (!ok)
         record_trail(d);

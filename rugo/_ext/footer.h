@@ -199,6 +199,10 @@ typedef struct {
     arena_block *head;
 } arena;
 
+/* Up to this many times the footer's size may be allocated for lists at their declared
+ * length (a real footer decodes to about 4x its size); beyond it lists grow by doubling. */
+#define PREALLOC_FACTOR 32
+
 void *arena_alloc(arena *a, size_t n);   /* zeroed; NULL when out of memory */
 void arena_free(arena *a);
 
@@ -207,6 +211,7 @@ typedef struct {
     arena mem;
     int include_statistics;
     int64_t max_row_groups;     /* -1: all */
+    uint64_t prealloc_budget;   /* bytes lists may still take at their declared size */
     /* breadcrumb of the field being decoded, for error messages */
     const char *trail_name[SKIP_DEPTH_MAX];
     int64_t trail_index[SKIP_DEPTH_MAX];
