@@ -11,16 +11,13 @@ The result's keys, type strings and errors are documented in README.md.
 from __future__ import annotations
 
 import os
-from typing import Any, BinaryIO, Dict, Union
+from typing import Any, BinaryIO, Dict, Mapping, Optional, Union
 
 from rugo import _footer
 from rugo.errors import RugoError
+from rugo.remote import TAIL_READ_SIZE, TRAILER, fetch_tail, filesystem_for, footer_length, is_url
 
-__all__ = ["read_metadata", "read_metadata_from_bytes", "read_metadata_from_memoryview"]
-
-#: bytes read from the end of a file first; a larger footer costs one more exact read
-TAIL_READ_SIZE = 64 * 1024
-_TRAILER = 8
+__all__ = ["read_metadata", "read_metadata_from_bytes", "read_metadata_from_memoryview", "TAIL_READ_SIZE"]
 
 Source = Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, BinaryIO]
 
@@ -43,15 +40,18 @@ def _named(exc: RugoError, name: Any) -> RugoError:
 
 
 def read_metadata(source: Source, *, schema_only: bool = False, include_statistics: bool = True,
-                  max_row_groups: int = -1) -> Dict[str, Any]:
+                  max_row_groups: int = -1, footer_size_hint: Optional[int] = None,
+                  storage_options: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """Read the footer metadata of a Parquet file.
 
     Parameters
     ----------
-    source : str, os.PathLike or binary file object
-        A path, or an object with ``seek`` and ``read`` (an open file, ``io.BytesIO``, an
-        fsspec file). Only the tail is read: the last 64 KiB (or the whole file when
-        smaller), then one exact read when the footer is larger.
+    source : str, os.PathLike, URL or binary file object
+        A path; a URL of any fsspec protocol (``s3://``, ``gs://``, ``https://``,
+        ``file://``...); or an object with ``seek`` and ``read`` (an open file,
+        ``io.BytesIO``, an fsspec file). Only the tail is read: the last 64 KiB (or the
+        whole file when smaller), then one exact read when the footer is larger. For URLs
+        that is one suffix-range request, and a second only for footers over 64 KiB.
     schema_only : bool, default False
         Return ``row_groups == []`` without decoding row groups at all.
     include_statistics : bool, default True
@@ -59,6 +59,11 @@ def read_metadata(source: Source, *, schema_only: bool = False, include_statisti
         statistics are not decoded.
     max_row_groups : int, default -1
         Decode only the first N row groups (-1: all). ``num_rows`` stays the file's total.
+    footer_size_hint : int, optional
+        URLs only: the footer length an earlier read recorded (``footer_size``); the first
+        request then fetches exactly the footer and trailer.
+    storage_options : mapping, optional
+        URLs only: passed to the fsspec filesystem (credentials, ``endpoint_url``, ``anon``).
 
     Returns
     -------
@@ -68,11 +73,22 @@ def read_metadata(source: Source, *, schema_only: bool = False, include_statisti
     Raises
     ------
     FileNotFoundError, OSError
-        The file cannot be opened or read.
+        The file or object cannot be opened or read; the error names it.
     rugo.errors.RugoError
-        The file is not readable Parquet; the error names the file.
+        The file is not readable Parquet; the error names the file or URL.
     """
     limit = _check_options(schema_only, include_statistics, max_row_groups)
+    if is_url(source) and not source.startswith("file://"):
+        fs, path = filesystem_for(source, storage_options)
+        tail = fetch_tail(fs, path, footer_size_hint=footer_size_hint, url=source)
+        try:
+            return _footer.parse(tail, include_statistics, limit)
+        except RugoError as exc:
+            raise _named(exc, source) from None
+    if footer_size_hint is not None or storage_options is not None:
+        raise TypeError("footer_size_hint and storage_options apply to URLs only")
+    if isinstance(source, str) and source.startswith("file://"):
+        source = source[len("file://"):]
     if hasattr(source, "read") and hasattr(source, "seek"):
         name = getattr(source, "path", None) or getattr(source, "name", None)
         try:
@@ -92,11 +108,10 @@ def _read_tail(f: BinaryIO) -> bytes:
     want = min(size, TAIL_READ_SIZE)
     f.seek(size - want)
     tail = f.read(want)
-    if len(tail) >= _TRAILER and tail[-4:] == b"PAR1":
-        need = int.from_bytes(tail[-8:-4], "little") + _TRAILER
-        if len(tail) < need <= size:
-            f.seek(size - need)
-            tail = f.read(need)
+    claimed = footer_length(tail)
+    if claimed is not None and len(tail) < claimed + TRAILER <= size:
+        f.seek(size - claimed - TRAILER)
+        tail = f.read(claimed + TRAILER)
     return tail
 
 
