@@ -10,6 +10,7 @@ The result's keys, type strings and errors are documented in README.md.
 """
 from __future__ import annotations
 
+import operator
 import os
 from typing import Any, BinaryIO, Dict, Mapping, Optional, Union
 
@@ -24,11 +25,14 @@ Source = Union[str, "os.PathLike[str]", "os.PathLike[bytes]", bytes, BinaryIO]
 
 def _check_options(schema_only: Any, include_statistics: Any, max_row_groups: Any) -> int:
     """Validate the options; return the number of row groups to decode (-1 = all)."""
-    for name, value in (("schema_only", schema_only), ("include_statistics", include_statistics)):
-        if not isinstance(value, bool):
-            raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
-    if isinstance(max_row_groups, bool) or not isinstance(max_row_groups, int):
-        raise TypeError(f"max_row_groups must be an int, not {type(max_row_groups).__name__}")
+    if schema_only is not True and schema_only is not False:
+        raise TypeError(f"schema_only must be a bool, not {type(schema_only).__name__}")
+    if include_statistics is not True and include_statistics is not False:
+        raise TypeError(f"include_statistics must be a bool, not {type(include_statistics).__name__}")
+    if type(max_row_groups) is not int:   # fast path for the common case; bool is rejected
+        if isinstance(max_row_groups, bool) or not hasattr(max_row_groups, "__index__"):
+            raise TypeError(f"max_row_groups must be an int, not {type(max_row_groups).__name__}")
+        max_row_groups = operator.index(max_row_groups)
     if max_row_groups < -1:
         raise ValueError(f"max_row_groups must be -1 (all) or >= 0, not {max_row_groups}")
     return 0 if schema_only else max_row_groups
@@ -78,6 +82,11 @@ def read_metadata(source: Source, *, schema_only: bool = False, include_statisti
         The file is not readable Parquet; the error names the file or URL.
     """
     limit = _check_options(schema_only, include_statistics, max_row_groups)
+    if type(source) is str and "://" not in source and footer_size_hint is None and storage_options is None:
+        try:   # the common case first: a local path, read in C
+            return _footer.read_file(source, include_statistics, limit)
+        except RugoError as exc:
+            raise _named(exc, source) from None
     if is_url(source) and not source.startswith("file://"):
         fs, path = filesystem_for(source, storage_options)
         tail = fetch_tail(fs, path, footer_size_hint=footer_size_hint, url=source)

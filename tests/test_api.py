@@ -256,3 +256,41 @@ def test_user_guide_examples(small_file: Path, monkeypatch):
         parquet_meta.read_metadata_from_bytes(b"garbage")
     except Exception as e:
         assert isinstance(e, RugoError)
+
+
+def test_schema_cache_results_are_independent(small_file: Path, tmp_path: Path):
+    """Files sharing a schema reuse cached schema objects; results never share dicts."""
+    first = pm.read_metadata(small_file)
+    first["schema"][1]["name"] = "changed"
+    first["schema_columns"][0]["nullable"] = None
+    first["schema_columns"].append({})
+    second = pm.read_metadata(small_file)
+    assert second["schema"][1]["name"] == "id" and second["schema_columns"][0]["nullable"] is True
+    assert len(second["schema_columns"]) == 2
+    assert second["schema"] is not first["schema"] and second["schema"][0] is not first["schema"][0]
+
+
+def test_schema_cache_many_schemas_and_orders(tmp_path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    paths = []
+    for k in range(7):   # more schemas than cache slots, read round-robin twice
+        path = tmp_path / f"s{k}.parquet"
+        pq.write_table(pa.table({f"c{k}": [k, k + 1], "s": ["a", "b"]}), path)
+        paths.append(path)
+    expected = [pm.read_metadata_from_bytes(p.read_bytes()) for p in paths]
+    for _ in range(2):
+        for path, exp in zip(paths, expected):
+            assert pm.read_metadata(path) == exp
+    # same schema bytes, different column_orders: statistics follow each file's orders
+    from compact import LIST, STRUCT, I64, BINARY, file_bytes, file_metadata, list_, row_group, column_chunk, \
+        schema_element, struct_, s, i
+    stats = struct_((1, BINARY, s(struct.pack("<q", 9))), (2, BINARY, s(struct.pack("<q", -9))),
+                    (5, BINARY, s(struct.pack("<q", 5))), (6, BINARY, s(struct.pack("<q", 1))))
+    schema = [schema_element("schema", num_children=1), schema_element("x", type_=2, repetition=0)]
+    legacy = file_metadata(schema, [row_group([column_chunk(["x"], stats=stats)])])
+    typed = file_metadata(schema, [row_group([column_chunk(["x"], stats=stats)])],
+                          extra=[(7, LIST, list_(STRUCT, [struct_((1, STRUCT, b"\x00"))]))])
+    for _ in range(2):
+        assert pm.read_metadata_from_bytes(file_bytes(legacy))["row_groups"][0]["columns"][0]["min"] == -9
+        assert pm.read_metadata_from_bytes(file_bytes(typed))["row_groups"][0]["columns"][0]["min"] == 1

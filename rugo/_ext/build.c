@@ -357,11 +357,11 @@ static PyObject *row_groups_list(const FileMetaData *md, const schema_info *s)
     return out;
 }
 
-PyObject *build_result(const FileMetaData *md, uint32_t footer_size)
+PyObject *build_result(const FileMetaData *md, uint32_t footer_size, span schema_raw)
 {
     schema_info s;
     int gc_was_enabled = PyGC_Disable();
-    PyObject *d = schema_build(md, &s) ? dict_from_template(R.tmpl_file) : NULL;
+    PyObject *d = schema_load(md, schema_raw, &s) ? dict_from_template(R.tmpl_file) : NULL;
     if (!d)
         goto done;
     SET_INT(1, num_rows, md->num_rows);
@@ -372,8 +372,8 @@ PyObject *build_result(const FileMetaData *md, uint32_t footer_size)
     SET_INT(1, footer_size, footer_size);
     SET_IF(ISSET(md, FM_COLUMN_ORDERS), column_orders, column_orders_list(&md->column_orders));
     SET(encryption_algorithm, encryption_dict(&md->encryption_algorithm));
-    SET(schema_columns, schema_columns_list(&s));
-    SET(schema, schema_elements_list(&s));
+    SET(schema_columns, Py_NewRef(s.columns));
+    SET(schema, Py_NewRef(s.elements));
     SET(row_groups, row_groups_list(md, &s));
     goto done;
 fail:

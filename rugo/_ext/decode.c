@@ -70,22 +70,25 @@ struct arena_block {
 
 #define ARENA_BLOCK (64 * 1024)
 
+/* Blocks are not zeroed up front (a small footer would pay for 64 KiB of memset); each
+ * allocation is zeroed as it is handed out. */
 void *arena_alloc(arena *a, size_t n)
 {
     n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
     arena_block *b = a->head;
     if (!b || b->cap - b->used < n) {
         size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-        b = PyMem_RawCalloc(1, sizeof(arena_block) + cap);
+        b = PyMem_RawMalloc(sizeof(arena_block) + cap);
         if (!b)
             return NULL;
         b->cap = cap;
+        b->used = 0;
         b->next = a->head;
         a->head = b;
     }
     void *p = (char *)b->data + b->used;
     b->used += n;
-    return p;
+    return memset(p, 0, n);
 }
 
 void arena_free(arena *a)
@@ -410,6 +413,7 @@ static int decode_struct(decoder *d, const struct_spec *s, void *out)
         d->trail_name[d->depth] = f->name;
         d->trail_index[d->depth] = -1;
         d->depth++;
+        const uint8_t *field_start = d->cur.pos;
         int rc = decode_field(d, f, wire, base);
         if (rc == 0)
             return 0;
@@ -420,6 +424,10 @@ static int decode_struct(decoder *d, const struct_spec *s, void *out)
             continue;
         }
         *isset |= 1u << idx;
+        if (f->flags & F_SCHEMA) {   /* the schema cache's key (schema.c) */
+            d->schema_raw.p = field_start;
+            d->schema_raw.n = (uint32_t)(d->cur.pos - field_start);
+        }
     }
     if ((*isset & s->required) != s->required)
         for (int i = 0; i < s->nfields; i++)

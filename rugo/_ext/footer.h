@@ -160,7 +160,7 @@ enum { BB_XMIN, BB_XMAX, BB_YMIN, BB_YMAX, BB_ZMIN, BB_ZMAX, BB_MMIN, BB_MMAX };
 enum { K_INT, K_BOOL, K_DOUBLE, K_BINARY, K_STRUCT, K_LIST };
 
 /* Field flags that let the caller's options prune the walk. */
-enum { F_NONE = 0, F_ROW_GROUPS = 1, F_STATISTICS = 2 };
+enum { F_NONE = 0, F_ROW_GROUPS = 1, F_STATISTICS = 2, F_SCHEMA = 4 };
 
 struct struct_spec;
 
@@ -212,6 +212,7 @@ typedef struct {
     int include_statistics;
     int64_t max_row_groups;     /* -1: all */
     uint64_t prealloc_budget;   /* bytes lists may still take at their declared size */
+    span schema_raw;            /* the Thrift bytes of FileMetaData.schema (F_SCHEMA) */
     /* breadcrumb of the field being decoded, for error messages */
     const char *trail_name[SKIP_DEPTH_MAX];
     int64_t trail_index[SKIP_DEPTH_MAX];

@@ -66,7 +66,7 @@ static PyObject *parse_footer(const tail_info *t, int include_statistics, long l
     }
     /* bytes the FileMetaData took: less than the trailer's length in plaintext-footer
      * encrypted files, where a 28-byte signature follows */
-    out = build_result(md, (uint32_t)cur_offset(&d->cur));
+    out = build_result(md, (uint32_t)cur_offset(&d->cur), d->schema_raw);
 done:
     if (d)
         arena_free(&d->mem);

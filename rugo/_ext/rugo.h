@@ -77,7 +77,7 @@ typedef struct {
     int sort_order;             /* SORT_* */
     int type_defined_order;     /* column_orders says TYPE_DEFINED_ORDER (or IEEE 754) */
     int32_t physical;           /* Type enum */
-    PyObject *name;             /* top-level field name (borrowed from the node) */
+    PyObject *name;             /* top-level field name */
     PyObject *path;             /* dotted path_in_schema */
     const char *path_utf8;      /* its UTF-8 bytes (owned by `path`) */
     Py_ssize_t path_len;
@@ -96,18 +96,24 @@ typedef struct {
     PyObject *type_str;         /* logical type string of this element, or None */
 } schema_node;
 
+/* the tree: only while a schema is built (schema.c) */
 typedef struct {
     schema_node *nodes;
     int n;
+} schema_tree;
+
+/* what building a result needs of a schema; owns its references */
+typedef struct {
     leaf_info *leaves;
     int nleaves;
+    PyObject *columns;          /* the `schema_columns` list */
+    PyObject *elements;         /* the `schema` list */
 } schema_info;
 
-/* Build the tree; on a malformed schema raise ParquetFormatError and return 0. */
-int schema_build(const FileMetaData *md, schema_info *s);
+/* The schema of a decoded footer (`raw`: its Thrift bytes, the cache key). On a malformed
+ * schema raise ParquetFormatError and return 0. */
+int schema_load(const FileMetaData *md, span raw, schema_info *s);
 void schema_free(schema_info *s);
-PyObject *schema_columns_list(const schema_info *s);
-PyObject *schema_elements_list(const schema_info *s);
 
 /* ---- convert.c: statistics bytes -> Python values ---- */
 
@@ -122,7 +128,7 @@ int convert_init(void);   /* imports the datetime C API */
 
 /* ---- build.c: C structs -> the result dict ---- */
 /* footer_size: the Thrift bytes the FileMetaData took (pyarrow's serialized_size) */
-PyObject *build_result(const FileMetaData *md, uint32_t footer_size);
+PyObject *build_result(const FileMetaData *md, uint32_t footer_size, span schema_raw);
 
 /* utf-8 text from the footer; never fails on bad bytes (U+FFFD replaces them) */
 PyObject *text_from_span(span s);

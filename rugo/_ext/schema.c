@@ -177,10 +177,10 @@ static int is_repeated(const schema_node *n)
     return ISSET(n->el, SE_REPETITION) && n->el->repetition_type == REP_REPEATED;
 }
 
-static void base_str(const schema_info *s, int i, strbuf *b);
+static void base_str(const schema_tree *s, int i, strbuf *b);
 
 /* A repeated field outside a LIST / MAP group is a list of itself (LogicalTypes.md). */
-static int is_bare_repeated(const schema_info *s, int i)
+static int is_bare_repeated(const schema_tree *s, int i)
 {
     const schema_node *n = &s->nodes[i];
     int in_container = n->parent >= 0 && (is_list_group(&s->nodes[n->parent]) || is_map_group(&s->nodes[n->parent]));
@@ -188,7 +188,7 @@ static int is_bare_repeated(const schema_info *s, int i)
 }
 
 /* An element's type as a field of its parent. */
-static void child_str(const schema_info *s, int i, strbuf *b)
+static void child_str(const schema_tree *s, int i, strbuf *b)
 {
     if (is_bare_repeated(s, i)) {
         sb_str(b, "array<");
@@ -199,7 +199,7 @@ static void child_str(const schema_info *s, int i, strbuf *b)
     }
 }
 
-static int nth_child(const schema_info *s, int i, int k)
+static int nth_child(const schema_tree *s, int i, int k)
 {
     int c = s->nodes[i].first_child;
     while (k-- > 0)
@@ -207,7 +207,7 @@ static int nth_child(const schema_info *s, int i, int k)
     return c;
 }
 
-static void struct_str(const schema_info *s, int i, strbuf *b)
+static void struct_str(const schema_tree *s, int i, strbuf *b)
 {
     sb_str(b, "struct<");
     for (int k = 0, c = s->nodes[i].first_child; k < s->nodes[i].nchildren; k++, c = s->nodes[c].next) {
@@ -221,7 +221,7 @@ static void struct_str(const schema_info *s, int i, strbuf *b)
 }
 
 /* LIST: the element follows the backward-compatibility rules of LogicalTypes.md. */
-static void list_str(const schema_info *s, int i, strbuf *b)
+static void list_str(const schema_tree *s, int i, strbuf *b)
 {
     const schema_node *g = &s->nodes[i];
     int r = g->first_child;
@@ -241,7 +241,7 @@ static void list_str(const schema_info *s, int i, strbuf *b)
     sb_str(b, ">");
 }
 
-static void map_str(const schema_info *s, int i, strbuf *b)
+static void map_str(const schema_tree *s, int i, strbuf *b)
 {
     int kv = s->nodes[i].first_child;
     const schema_node *n = &s->nodes[kv];
@@ -255,7 +255,7 @@ static void map_str(const schema_info *s, int i, strbuf *b)
     sb_str(b, ">");
 }
 
-static void base_str(const schema_info *s, int i, strbuf *b)
+static void base_str(const schema_tree *s, int i, strbuf *b)
 {
     const schema_node *n = &s->nodes[i];
     if (!n->is_group) {
@@ -353,14 +353,14 @@ static int schema_error(const char *fmt, ...)
     return 0;
 }
 
-static PyObject *make_path(const schema_info *s, int parent, PyObject *name)
+static PyObject *make_path(const schema_tree *s, int parent, PyObject *name)
 {
     if (parent <= 0)
         return Py_NewRef(name);
     return PyUnicode_FromFormat("%U.%U", s->nodes[parent].path, name);
 }
 
-static PyObject *type_object(const schema_info *s, int i)
+static PyObject *type_object(const schema_tree *s, int i)
 {
     strbuf b = {0};
     const schema_node *n = &s->nodes[i];
@@ -380,7 +380,7 @@ static PyObject *type_object(const schema_info *s, int i)
 }
 
 /* LogicalTypes.md: a MAP's key field must be required (pyarrow rejects the file too). */
-static int check_map_keys(const schema_info *s)
+static int check_map_keys(const schema_tree *s)
 {
     for (int i = 1; i < s->n; i++) {
         const schema_node *n = &s->nodes[i];
@@ -397,7 +397,7 @@ static int check_map_keys(const schema_info *s)
     return 1;
 }
 
-static int link_tree(const FileMetaData *md, schema_info *s)
+static int link_tree(const FileMetaData *md, schema_tree *s)
 {
     const SchemaElement *els = md->schema.items;
     int stack[SCHEMA_DEPTH_MAX + 1], remaining[SCHEMA_DEPTH_MAX + 1], top = 0;
@@ -452,77 +452,193 @@ static int link_tree(const FileMetaData *md, schema_info *s)
     return check_map_keys(s);
 }
 
-int schema_build(const FileMetaData *md, schema_info *s)
+static PyObject *schema_columns_list(const schema_tree *s);
+static PyObject *schema_elements_list(const schema_tree *s);
+
+/* Build the tree, the per-leaf objects and the two schema lists from the decoded elements. */
+static int schema_build(const FileMetaData *md, schema_info *s, schema_tree *t)
 {
-    memset(s, 0, sizeof *s);
-    s->n = (int)md->schema.n;
-    if (s->n == 0)
+    t->n = (int)md->schema.n;
+    if (t->n == 0)
         return schema_error("schema has no root element");
-    s->nodes = PyMem_Calloc((size_t)s->n, sizeof(schema_node));
-    if (!s->nodes) {
+    t->nodes = PyMem_Calloc((size_t)t->n, sizeof(schema_node));
+    if (!t->nodes) {
         PyErr_NoMemory();
         return 0;
     }
-    if (!link_tree(md, s))
+    if (!link_tree(md, t))
         return 0;
-    for (int i = 0; i < s->n; i++)
-        if (!s->nodes[i].is_group)
+    for (int i = 0; i < t->n; i++)
+        if (!t->nodes[i].is_group)
             s->nleaves++;
     s->leaves = PyMem_Calloc((size_t)s->nleaves + 1, sizeof(leaf_info));
     if (!s->leaves) {
         PyErr_NoMemory();
         return 0;
     }
-    const ColumnOrder *orders = md->column_orders.items;
-    for (int i = 0, leaf = 0; i < s->n; i++) {
-        schema_node *n = &s->nodes[i];
+    for (int i = 0; i < t->n; i++) {
+        schema_node *n = &t->nodes[i];
         n->name = text_from_span(n->el->name);
         if (!n->name)
             return 0;
         PyUnicode_InternInPlace(&n->name);
-        n->path = i ? make_path(s, n->parent, n->name) : Py_NewRef(R.empty_str);
+        n->path = i ? make_path(t, n->parent, n->name) : Py_NewRef(R.empty_str);
         if (!n->path)
             return 0;
+    }
+    for (int i = t->n - 1; i >= 0; i--) {   /* type strings, once per element */
+        t->nodes[i].type_str = i ? type_object(t, i) : Py_NewRef(Py_None);
+        if (!t->nodes[i].type_str)
+            return 0;
+    }
+    for (int i = 0, leaf = 0; i < t->n; i++) {
+        schema_node *n = &t->nodes[i];
         if (n->is_group)
             continue;
-        leaf_info *L = &s->leaves[leaf];
+        leaf_info *L = &s->leaves[leaf++];
         int top_node = i;
-        while (top_node > 0 && s->nodes[top_node].parent > 0)
-            top_node = s->nodes[top_node].parent;
-        L->name = s->nodes[top_node].name;
-        L->path = n->path;
+        while (top_node > 0 && t->nodes[top_node].parent > 0)
+            top_node = t->nodes[top_node].parent;
+        L->name = Py_NewRef(t->nodes[top_node].name);
+        L->path = Py_NewRef(n->path);
+        L->logical_str = Py_NewRef(n->type_str);
         L->path_utf8 = PyUnicode_AsUTF8AndSize(n->path, &L->path_len);
         if (!L->path_utf8)
             return 0;
         L->physical = n->el->type;
-        L->physical_str = (n->el->type >= 0 && n->el->type < 8) ? R.physical[n->el->type] : Py_None;
+        L->physical_str = R.physical[n->el->type];   /* link_tree checked the range */
         leaf_stats_kind(n->el, L);
-        L->type_defined_order = (uint32_t)leaf < md->column_orders.n &&
-                                (ISSET(&orders[leaf], 0) || ISSET(&orders[leaf], 1));
-        leaf++;
     }
-    for (int i = s->n - 1; i >= 0; i--) {   /* type strings, once per element */
-        s->nodes[i].type_str = i ? type_object(s, i) : Py_NewRef(Py_None);
-        if (!s->nodes[i].type_str)
-            return 0;
-    }
-    for (int i = 0, leaf = 0; i < s->n; i++)
-        if (!s->nodes[i].is_group)
-            s->leaves[leaf++].logical_str = s->nodes[i].type_str;
-    return 1;
+    s->columns = schema_columns_list(t);
+    s->elements = s->columns ? schema_elements_list(t) : NULL;
+    return s->elements != NULL;
+}
+
+static void tree_free(schema_tree *t)
+{
+    if (t->nodes)
+        for (int i = 0; i < t->n; i++) {
+            Py_XDECREF(t->nodes[i].name);
+            Py_XDECREF(t->nodes[i].path);
+            Py_XDECREF(t->nodes[i].type_str);
+        }
+    PyMem_Free(t->nodes);
+    memset(t, 0, sizeof *t);
 }
 
 void schema_free(schema_info *s)
 {
-    if (s->nodes)
-        for (int i = 0; i < s->n; i++) {
-            Py_XDECREF(s->nodes[i].name);
-            Py_XDECREF(s->nodes[i].path);
-            Py_XDECREF(s->nodes[i].type_str);
-        }
-    PyMem_Free(s->nodes);
+    for (int i = 0; s->leaves && i < s->nleaves; i++) {
+        Py_XDECREF(s->leaves[i].name);
+        Py_XDECREF(s->leaves[i].path);
+        Py_XDECREF(s->leaves[i].logical_str);
+    }
     PyMem_Free(s->leaves);
+    Py_XDECREF(s->columns);
+    Py_XDECREF(s->elements);
     memset(s, 0, sizeof *s);
+}
+
+/* ---------------------------------------------------------------- the schema cache
+ * Files of one lake mostly share a schema. The few most recent schemas are kept, keyed by
+ * their exact Thrift bytes; a hit copies the cached leaf objects and dict lists instead of
+ * decoding names, building paths and type strings and filling dicts again. Results never
+ * share a mutable object with the cache or with each other: dicts are copied. */
+
+#define SCHEMA_CACHE_SIZE 4
+
+typedef struct {
+    uint8_t *bytes;
+    size_t n;
+    schema_info info;
+} cache_entry;
+
+static cache_entry cache[SCHEMA_CACHE_SIZE];
+static int cache_next;
+
+static PyObject *copy_dict_list(PyObject *src)
+{
+    Py_ssize_t n = PyList_GET_SIZE(src);
+    PyObject *out = PyList_New(n);
+    for (Py_ssize_t i = 0; out && i < n; i++) {
+        PyObject *d = PyDict_Copy(PyList_GET_ITEM(src, i));
+        if (!d)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, i, d);
+    }
+    return out;
+}
+
+/* dst = a copy of src that owns its own references */
+static int schema_copy(const schema_info *src, schema_info *dst)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->leaves = PyMem_Malloc(((size_t)src->nleaves + 1) * sizeof(leaf_info));
+    if (!dst->leaves) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    memcpy(dst->leaves, src->leaves, (size_t)src->nleaves * sizeof(leaf_info));
+    dst->nleaves = src->nleaves;
+    for (int i = 0; i < dst->nleaves; i++) {
+        Py_INCREF(dst->leaves[i].name);
+        Py_INCREF(dst->leaves[i].path);
+        Py_INCREF(dst->leaves[i].logical_str);
+    }
+    dst->columns = copy_dict_list(src->columns);
+    dst->elements = dst->columns ? copy_dict_list(src->elements) : NULL;
+    return dst->elements != NULL;
+}
+
+static void cache_store(span raw, schema_info *built)
+{
+    cache_entry *e = &cache[cache_next];
+    uint8_t *bytes = PyMem_Malloc(raw.n ? raw.n : 1);
+    if (!bytes)
+        return;   /* no cache entry: not an error */
+    schema_free(&e->info);
+    PyMem_Free(e->bytes);
+    memcpy(bytes, raw.p, raw.n);
+    e->bytes = bytes;
+    e->n = raw.n;
+    e->info = *built;
+    cache_next = (cache_next + 1) % SCHEMA_CACHE_SIZE;
+}
+
+int schema_load(const FileMetaData *md, span raw, schema_info *s)
+{
+    memset(s, 0, sizeof *s);
+    const cache_entry *hit = NULL;
+    for (int k = 0; raw.n && k < SCHEMA_CACHE_SIZE; k++)
+        if (cache[k].bytes && cache[k].n == raw.n && memcmp(cache[k].bytes, raw.p, raw.n) == 0)
+            hit = &cache[k];
+    if (hit) {
+        if (!schema_copy(&hit->info, s))
+            return 0;
+    } else {
+        schema_tree t = {0};
+        schema_info built = {0};
+        int ok = schema_build(md, &built, &t);
+        tree_free(&t);
+        if (!ok) {
+            schema_free(&built);
+            return 0;
+        }
+        if (!schema_copy(&built, s)) {
+            schema_free(&built);
+            return 0;
+        }
+        if (raw.n)
+            cache_store(raw, &built);
+        else
+            schema_free(&built);
+    }
+    const ColumnOrder *orders = md->column_orders.items;   /* per file, not per schema */
+    for (int i = 0; i < s->nleaves; i++)
+        s->leaves[i].type_defined_order = (uint32_t)i < md->column_orders.n &&
+                                          (ISSET(&orders[i], 0) || ISSET(&orders[i], 1));
+    return 1;
 }
 
 /* ---------------------------------------------------------------- Python output */
@@ -550,7 +666,7 @@ static int set_new(PyObject *d, PyObject *key, PyObject *value)
     return rc;
 }
 
-PyObject *schema_columns_list(const schema_info *s)
+static PyObject *schema_columns_list(const schema_tree *s)
 {
     const schema_node *root = &s->nodes[0];
     PyObject *out = PyList_New(0);
@@ -584,7 +700,7 @@ PyObject *schema_columns_list(const schema_info *s)
     return out;
 }
 
-PyObject *schema_elements_list(const schema_info *s)
+static PyObject *schema_elements_list(const schema_tree *s)
 {
     PyObject *out = PyList_New(s->n);
     if (!out)

@@ -305,7 +305,7 @@ SPEC_STATIC(EncryptionAlgorithm, F_EncryptionAlgorithm);
  *   9: optional binary footer_signing_key_metadata } */
 static const field_spec F_FileMetaData[] = {
     INT(1, FileMetaData, version, REQ),
-    LIST_OF(2, FileMetaData, schema, REQ, K_STRUCT, 0, &SPEC_SchemaElement, F_NONE),
+    LIST_OF(2, FileMetaData, schema, REQ, K_STRUCT, 0, &SPEC_SchemaElement, F_SCHEMA),
     INT(3, FileMetaData, num_rows, REQ),
     LIST_OF(4, FileMetaData, row_groups, REQ, K_STRUCT, 0, &SPEC_RowGroup, F_ROW_GROUPS),
     LIST_OF(5, FileMetaData, key_value_metadata, OPT, K_STRUCT, 0, &SPEC_KeyValue, F_NONE),
