@@ -294,3 +294,13 @@ def test_schema_cache_many_schemas_and_orders(tmp_path: Path):
     for _ in range(2):
         assert pm.read_metadata_from_bytes(file_bytes(legacy))["row_groups"][0]["columns"][0]["min"] == -9
         assert pm.read_metadata_from_bytes(file_bytes(typed))["row_groups"][0]["columns"][0]["min"] == 1
+
+
+def test_threads_read_concurrently(small_file: Path, big_footer_file: Path):
+    """Reads release the GIL for I/O and keep a buffer per thread: results stay exact."""
+    from concurrent.futures import ThreadPoolExecutor
+    expected = {p: pm.read_metadata_from_bytes(p.read_bytes()) for p in (small_file, big_footer_file)}
+    jobs = [small_file, big_footer_file] * 20
+    with ThreadPoolExecutor(4) as pool:
+        for path, md in zip(jobs, pool.map(pm.read_metadata, jobs)):
+            assert md == expected[path]

@@ -88,7 +88,7 @@ static PyObject *int_list(const list *l)
 static PyObject *encoding_tuple(const list *l, enc_cache *cache)
 {
     const int32_t *v = l->items;
-    int cacheable = l->n <= ENC_CACHE_WIDTH;
+    int cacheable = l->n > 0 && l->n <= ENC_CACHE_WIDTH;   /* an empty list has no items */
     for (int k = 0; cacheable && k < cache->used; k++)
         if (cache->n[k] == l->n && memcmp(cache->values[k], v, l->n * sizeof(int32_t)) == 0)
             return Py_NewRef(cache->tuple[k]);
@@ -197,12 +197,11 @@ static PyObject *chunk_path(const list *path)
  * only the values the file has are stored, each stolen; errors jump to `fail`. */
 #define SET(key, expr) do { if (put(d, R.key, (expr)) < 0) goto fail; } while (0)
 #define SET_IF(cond, key, expr) do { if ((cond) && put(d, R.key, (expr)) < 0) goto fail; } while (0)
-#define SET_REF(key, obj) do { if ((obj) != Py_None && PyDict_SetItem(d, R.key, (obj)) < 0) goto fail; } while (0)
 #define SET_INT(cond, key, v) SET_IF(cond, key, PyLong_FromLongLong(v))
 
 static PyObject *column_dict(const ColumnChunk *cc, const leaf_info *L, const writer_version *wv, enc_cache *ec)
 {
-    PyObject *d = dict_from_template(R.tmpl_column);
+    PyObject *d = dict_from_template(L->tmpl);   /* holds the leaf's name and types already */
     if (!d)
         return NULL;
     const ColumnMetaData *m = &cc->meta_data;
@@ -210,13 +209,8 @@ static PyObject *column_dict(const ColumnChunk *cc, const leaf_info *L, const wr
     const SizeStatistics *ss = &m->size_statistics;
     int hm = ISSET(cc, CC_META_DATA);
     int hs = hm && ISSET(m, CM_STATISTICS);
-    SET_REF(name, L->name);
     if (hm && !path_matches(&m->path_in_schema, L))
         SET(path_in_schema, chunk_path(&m->path_in_schema));
-    else
-        SET_REF(path_in_schema, L->path);
-    SET_REF(physical_type, L->physical_str);
-    SET_REF(logical_type, L->logical_str);
     if (hm) {
         SET(compression_codec, enum_name(R.codec, 8, m->codec));
         SET(encodings, encoding_tuple(&m->encodings, ec));

@@ -126,6 +126,27 @@ static PyObject *make_decimal(PyObject *unscaled, int32_t scale)
     return out;
 }
 
+/* The common case without an intermediate int: "<digits>E<-scale>" written directly. */
+static PyObject *make_decimal_i64(int64_t unscaled, int32_t scale)
+{
+    char text[48];
+    int n = snprintf(text, sizeof text, "%lldE%d", (long long)unscaled, -scale);
+    PyObject *str = PyUnicode_FromStringAndSize(text, n);
+    if (!str)
+        return NULL;
+    PyObject *out = PyObject_CallOneArg(R.decimal_cls, str);
+    Py_DECREF(str);
+    return out;
+}
+
+static int64_t big_endian_i64(span v)   /* v.n in 1..8: sign-extended */
+{
+    uint64_t u = (v.p[0] & 0x80) ? ~UINT64_C(0) : 0;
+    for (uint32_t i = 0; i < v.n; i++)
+        u = (u << 8) | v.p[i];
+    return (int64_t)u;
+}
+
 static PyObject *big_endian_int(span v)
 {
     if (v.n == 0)
@@ -202,9 +223,12 @@ PyObject *stat_value(const leaf_info *leaf, span v)
     }
     case SK_STR: return text_from_span(v);
     case SK_BYTES: return PyBytes_FromStringAndSize((const char *)v.p, v.n);
-    case SK_DEC_I32: return make_decimal(PyLong_FromLongLong(i32), leaf->scale);
-    case SK_DEC_I64: return make_decimal(PyLong_FromLongLong(i64), leaf->scale);
-    case SK_DEC_BYTES: return make_decimal(big_endian_int(v), leaf->scale);
+    case SK_DEC_I32: return make_decimal_i64(i32, leaf->scale);
+    case SK_DEC_I64: return make_decimal_i64(i64, leaf->scale);
+    case SK_DEC_BYTES:
+        if (v.n >= 1 && v.n <= 8)
+            return make_decimal_i64(big_endian_i64(v), leaf->scale);
+        return make_decimal(big_endian_int(v), leaf->scale);
     case SK_DATE: return make_date(i32);
     case SK_TIME_MS: return make_time(i32, 1000);
     case SK_TIME_US: return make_time(i64, 1000000);

@@ -71,16 +71,24 @@ struct arena_block {
 #define ARENA_BLOCK (64 * 1024)
 
 /* Blocks are not zeroed up front (a small footer would pay for 64 KiB of memset); each
- * allocation is zeroed as it is handed out. */
+ * allocation is zeroed as it is handed out. One standard block is kept between parses, so a
+ * typical footer allocates nothing from the system (decoding holds the GIL: no races). */
+static arena_block *spare_block;
+
 void *arena_alloc(arena *a, size_t n)
 {
     n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
     arena_block *b = a->head;
     if (!b || b->cap - b->used < n) {
         size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-        b = PyMem_RawMalloc(sizeof(arena_block) + cap);
-        if (!b)
-            return NULL;
+        if (cap == ARENA_BLOCK && spare_block) {
+            b = spare_block;
+            spare_block = NULL;
+        } else {
+            b = PyMem_RawMalloc(sizeof(arena_block) + cap);
+            if (!b)
+                return NULL;
+        }
         b->cap = cap;
         b->used = 0;
         b->next = a->head;
@@ -96,7 +104,10 @@ void arena_free(arena *a)
     arena_block *b = a->head;
     while (b) {
         arena_block *next = b->next;
-        PyMem_RawFree(b);
+        if (b->cap == ARENA_BLOCK && !spare_block)
+            spare_block = b;
+        else
+            PyMem_RawFree(b);
         b = next;
     }
     a->head = NULL;

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,7 +132,80 @@ typedef struct {
     size_t n;
     uint64_t size;
     int err;        /* errno */
+    int owned;      /* buf is ours to free (not the thread's reusable buffer) */
 } tail_read;
+
+/* Each thread keeps its read buffer between calls (reading runs without the GIL, so it is
+ * per thread): a fresh buffer would be faulted in by the kernel on every call. A pthread
+ * key frees it when the thread exits; buffers over READ_BUFFER_KEEP are freed after use. */
+#define READ_BUFFER_KEEP (8u << 20)
+
+typedef struct {
+    uint8_t *buf;
+    size_t cap;
+    int busy;       /* a read on this thread is using it (a nested read gets its own) */
+} thread_buffer;
+
+static pthread_key_t buffer_key;
+static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
+
+static void thread_buffer_free(void *p)
+{
+    thread_buffer *tb = p;
+    PyMem_RawFree(tb->buf);
+    PyMem_RawFree(tb);
+}
+
+static void buffer_key_create(void) { (void)pthread_key_create(&buffer_key, thread_buffer_free); }
+
+static thread_buffer *this_thread_buffer(void)
+{
+    pthread_once(&buffer_once, buffer_key_create);
+    thread_buffer *tb = pthread_getspecific(buffer_key);
+    if (!tb && (tb = PyMem_RawCalloc(1, sizeof *tb)) != NULL && pthread_setspecific(buffer_key, tb) != 0) {
+        PyMem_RawFree(tb);
+        tb = NULL;
+    }
+    return tb;
+}
+
+static void release_buffer(tail_read *r)
+{
+    if (r->owned) {
+        PyMem_RawFree(r->buf);
+    } else if (r->buf) {
+        thread_buffer *tb = this_thread_buffer();
+        tb->busy = 0;
+        if (tb->cap > READ_BUFFER_KEEP) {
+            PyMem_RawFree(tb->buf);
+            tb->buf = NULL;
+            tb->cap = 0;
+        }
+    }
+    r->buf = NULL;
+    r->owned = 0;
+}
+
+/* A buffer of n bytes for r (replacing any it had): the thread's, or a private one. */
+static uint8_t *acquire_buffer(tail_read *r, size_t n)
+{
+    release_buffer(r);
+    thread_buffer *tb = this_thread_buffer();
+    if (!tb || tb->busy) {
+        r->owned = 1;
+        return r->buf = PyMem_RawMalloc(n ? n : 1);
+    }
+    if (n > tb->cap) {
+        PyMem_RawFree(tb->buf);
+        tb->cap = 0;
+        tb->buf = PyMem_RawMalloc(n ? n : 1);
+        if (!tb->buf)
+            return NULL;
+        tb->cap = n;
+    }
+    tb->busy = 1;
+    return r->buf = tb->buf;
+}
 
 /* Runs without the GIL: open, fstat, one tail read, and an exact second read if needed. */
 static void read_tail(const char *path, tail_read *r)
@@ -153,8 +227,7 @@ static void read_tail(const char *path, tail_read *r)
     }
     r->size = (uint64_t)st.st_size;
     size_t want = r->size < TAIL_DEFAULT_READ ? (size_t)r->size : TAIL_DEFAULT_READ;
-    r->buf = PyMem_RawMalloc(want ? want : 1);
-    if (!r->buf) {
+    if (!acquire_buffer(r, want)) {
         r->err = ENOMEM;
         goto out;
     }
@@ -167,13 +240,11 @@ static void read_tail(const char *path, tail_read *r)
     tail_check(r->buf, r->n, r->size, &t);
     if (t.status == TAIL_TOO_LONG && (uint64_t)t.footer_len + TAIL_TRAILER <= r->size) {
         size_t need = (size_t)t.footer_len + TAIL_TRAILER;
-        uint8_t *big = PyMem_RawMalloc(need);
+        uint8_t *big = acquire_buffer(r, need);
         if (!big) {
             r->err = ENOMEM;
             goto out;
         }
-        PyMem_RawFree(r->buf);
-        r->buf = big;
         r->n = 0;
         if (!pread_all(fd, big, need, (off_t)(r->size - need))) {
             r->err = errno;
@@ -205,7 +276,7 @@ static PyObject *py_read_file(PyObject *self, PyObject *args)
     } else {
         out = parse_bytes(r.buf, r.n, r.size, stats, max_rg);
     }
-    PyMem_RawFree(r.buf);
+    release_buffer(&r);
     Py_DECREF(path);
     return out;
 }

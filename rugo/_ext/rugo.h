@@ -83,6 +83,7 @@ typedef struct {
     Py_ssize_t path_len;
     PyObject *physical_str;
     PyObject *logical_str;      /* str or None */
+    PyObject *tmpl;             /* column chunk dict template with the four above set */
 } leaf_info;
 
 typedef struct {

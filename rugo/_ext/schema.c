@@ -508,6 +508,12 @@ static int schema_build(const FileMetaData *md, schema_info *s, schema_tree *t)
         L->physical = n->el->type;
         L->physical_str = R.physical[n->el->type];   /* link_tree checked the range */
         leaf_stats_kind(n->el, L);
+        L->tmpl = PyDict_Copy(R.tmpl_column);
+        if (!L->tmpl || PyDict_SetItem(L->tmpl, R.name, L->name) < 0 ||
+            PyDict_SetItem(L->tmpl, R.path_in_schema, L->path) < 0 ||
+            PyDict_SetItem(L->tmpl, R.physical_type, L->physical_str) < 0 ||
+            PyDict_SetItem(L->tmpl, R.logical_type, L->logical_str) < 0)
+            return 0;
     }
     s->columns = schema_columns_list(t);
     s->elements = s->columns ? schema_elements_list(t) : NULL;
@@ -532,6 +538,7 @@ void schema_free(schema_info *s)
         Py_XDECREF(s->leaves[i].name);
         Py_XDECREF(s->leaves[i].path);
         Py_XDECREF(s->leaves[i].logical_str);
+        Py_XDECREF(s->leaves[i].tmpl);
     }
     PyMem_Free(s->leaves);
     Py_XDECREF(s->columns);
@@ -585,6 +592,7 @@ static int schema_copy(const schema_info *src, schema_info *dst)
         Py_INCREF(dst->leaves[i].name);
         Py_INCREF(dst->leaves[i].path);
         Py_INCREF(dst->leaves[i].logical_str);
+        Py_INCREF(dst->leaves[i].tmpl);   /* shared: only ever copied, never handed out */
     }
     dst->columns = copy_dict_list(src->columns);
     dst->elements = dst->columns ? copy_dict_list(src->elements) : NULL;
