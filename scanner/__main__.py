@@ -1,0 +1,151 @@
+"""Command line: ``python -m scanner DIR [DIR ...]`` (see ``--help``)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+import scanner
+from scanner.errors import ScanError
+
+EPILOG = """\
+what it does:
+  Walks every DIR (files given directly are taken as they are), skipping names that
+  start with '.' or '_' as pyarrow datasets do, reads each file's Parquet footer in
+  worker processes through shared memory, and prints a summary: files, ok / failed,
+  rows, bytes, distinct schemas, the largest footers and the errors. Files that are
+  not Parquet, empty, encrypted, truncated, vanished or unreadable are counted as
+  failed; they never stop the scan.
+
+index (--output):
+  One Parquet file, one row per file (path, size, mtime_ns, status, error, num_rows,
+  ..., schema_fingerprint, hive partition columns), with the file's leaf columns as a
+  nested list 'columns' (sizes, null counts, min / max, encodings, codecs) and, with
+  --detail row_groups, every column chunk as 'row_groups'. It is written to a
+  temporary file and renamed, so it is never half-written. Load it back with
+  scanner.Catalogue.read(PATH), or query it with any Parquet reader, e.g. duckdb:
+    SELECT file_name, num_rows FROM 'index.parquet' WHERE status = 'ok'
+
+exit status:
+  0 scanned (even if files failed, unless --strict); 1 --strict and a file failed;
+  2 bad arguments or the scan could not run (missing DIR, no room in /dev/shm);
+  130 interrupted (Ctrl-C), 143 terminated (SIGTERM). No shared memory is left
+  behind in any case.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m scanner``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m scanner", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Catalogue a directory tree of Parquet files: rows, bytes, schemas, "
+                    "broken files and per-column min/max.", epilog=EPILOG)
+    parser.add_argument("paths", nargs="+", metavar="DIR", help="directories to walk (or files)")
+    parser.add_argument("-o", "--output", metavar="PATH",
+                        help="write the catalogue as a Parquet index file to PATH")
+    parser.add_argument("-w", "--workers", type=_positive, metavar="N",
+                        help="worker processes (default: the cores this process may use)")
+    parser.add_argument("--mode", choices=("tail", "full"), default="tail",
+                        help="copy each file's tail into shared memory (default), or whole "
+                             "files when they fit in a block")
+    parser.add_argument("--detail", choices=("files", "columns", "row_groups"), default="columns",
+                        help="files: one row per file, no statistics (fastest); columns: also "
+                             "one row per file and leaf column with min/max (default); "
+                             "row_groups: also one row per column chunk")
+    parser.add_argument("--format", choices=("table", "json"), default="table",
+                        help="summary as aligned text (default) or JSON")
+    parser.add_argument("--shm-bytes", type=_positive, default=64 * 2**20, metavar="BYTES",
+                        help="byte cap of the shared memory slab (default 64 MiB, minimum 1 MiB)")
+    parser.add_argument("--top", type=_positive, default=5, metavar="N",
+                        help="schemas, largest footers and errors to list (default 5)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (it is shown on stderr when that is a terminal)")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 1 if any file failed")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so workers are stopped and blocks unlinked.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        catalogue = scanner.build_catalogue(
+            args.paths, workers=args.workers, mode=args.mode, detail=args.detail,
+            progress=False if args.no_progress else None, shm_bytes=args.shm_bytes)
+        if args.output:
+            catalogue.write(args.output)
+    except ScanError as exc:
+        print(f"scanner: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # option values out of range
+        print(f"scanner: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("scanner: interrupted; workers stopped, shared memory released", file=sys.stderr)
+        return 130
+    summary = catalogue.summary(top=args.top)
+    summary["output"] = os.path.abspath(args.output) if args.output else None
+    try:
+        print(json.dumps(summary, indent=2) if args.format == "json" else format_summary(summary))
+        sys.stdout.flush()
+    except BrokenPipeError:  # piped into head: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+    return 1 if args.strict and summary["failed"] else 0
+
+
+def format_summary(summary: Dict[str, Any]) -> str:
+    """The summary as aligned text."""
+    lines = [
+        f"files          {summary['files']:,} ({summary['ok']:,} ok, {summary['failed']:,} failed)",
+        f"rows           {summary['rows']:,} in {summary['row_groups']:,} row groups",
+        f"bytes          {_size(summary['file_bytes'])} on disk, "
+        f"{_size(summary['compressed_bytes'])} compressed, "
+        f"{_size(summary['uncompressed_bytes'])} uncompressed column data, "
+        f"{_size(summary['footer_bytes'])} of footers",
+        f"schemas        {summary['distinct_schemas']:,} distinct",
+    ]
+    if summary["partition_columns"]:
+        lines.append(f"partitions     {', '.join(summary['partition_columns'])}")
+    lines += _section("largest schemas (fingerprint, files, leaf columns, example)",
+                      [[s["fingerprint"], f"{s['files']:,}", str(s["columns"]), s["example"]]
+                       for s in summary["schemas"]])
+    lines += _section("largest footers", [[_size(f["footer_size"]), f["file_name"]]
+                                          for f in summary["largest_footers"]])
+    lines += _section("errors by type", [[f"{n:,}", t] for t, n in summary["errors_by_type"].items()])
+    lines += _section("first errors", [[e["error_type"], f"{e['file_name']}: {e['error']}"]
+                                       for e in summary["errors"]])
+    if summary["output"]:
+        lines.append(f"index written to {summary['output']}")
+    return "\n".join(lines)
+
+
+def _section(title: str, rows: List[List[str]]) -> List[str]:
+    if not rows:
+        return []
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return ["", title] + ["  " + "  ".join([c.rjust(w) if c[:1].isdigit() else c.ljust(w)
+                                            for c, w in zip(r, widths)] + [r[-1]]) for r in rows]
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:,} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return ""  # unreachable
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Discover: walk directory trees into a deterministic list of files to scan.
+
+The walk uses ``os.scandir`` (one ``stat`` per file for size and ``mtime_ns``), visits
+each directory's files in name order and then its subdirectories in name order, follows
+symbolic links (a directory reached twice is walked once), and skips what a pyarrow
+dataset skips: any file or directory below a root whose name starts with ``.`` or ``_``
+(``_SUCCESS``, ``_metadata``, ``.crc`` files, ``_temporary/``). Hive-style ``key=value``
+directories become partition values of every file below them.
+
+Problems with single entries (a broken link, a directory that cannot be listed, a FIFO)
+become entries with an error, so that they show up as error rows; only a root that does
+not exist stops the scan.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
+from urllib.parse import unquote
+
+from scanner.errors import ScanError
+
+__all__ = ["FileEntry", "discover", "partition_of", "IGNORED_PREFIXES", "HIVE_NULL"]
+
+#: Names below a root starting with these are skipped, as pyarrow datasets do.
+IGNORED_PREFIXES = (".", "_")
+#: The value Hive and pyarrow write for a null partition value.
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+
+Partitions = Tuple[Tuple[str, Optional[str]], ...]
+
+
+class FileEntry(NamedTuple):
+    """One file to scan, or one that could not even be listed (``error_type`` set)."""
+
+    path: str
+    size: int = -1
+    mtime_ns: int = -1
+    partitions: Partitions = ()
+    error_type: Optional[str] = None
+    error: Optional[str] = None
+
+
+def discover(paths: Iterable[Union[str, "os.PathLike[str]"]]) -> List[FileEntry]:
+    """List the files below ``paths`` (directories are walked, files taken as they are).
+
+    Parameters
+    ----------
+    paths : iterable of str or path-like
+        Directories and files; each path appears once in the result, at its first place.
+
+    Returns
+    -------
+    list of FileEntry
+        In a deterministic order: the roots in the order given, each walked as above.
+
+    Raises
+    ------
+    ScanError
+        A root does not exist or cannot be examined.
+    """
+    seen: Set[str] = set()
+    found: List[FileEntry] = []
+    for path in paths:
+        for entry in _discover_root(os.path.abspath(os.fspath(path))):
+            if entry.path not in seen:
+                seen.add(entry.path)
+                found.append(entry)
+    return found
+
+
+def _discover_root(root: str) -> Iterator[FileEntry]:
+    try:
+        st = os.stat(root)
+    except OSError as exc:
+        raise ScanError(f"{root}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        yield from _walk(root, st)
+    else:
+        yield _file_entry(root, st, ())
+
+
+def _walk(root: str, root_stat: os.stat_result) -> Iterator[FileEntry]:
+    """Depth first: a directory's files by name, then its subdirectories by name."""
+    visited = {(root_stat.st_dev, root_stat.st_ino)}
+    stack: List[Tuple[str, Partitions]] = [(root, ())]
+    while stack:
+        directory, partitions = stack.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield _error_entry(directory, exc, partitions)
+            continue
+        subdirectories = []
+        for entry in entries:
+            if entry.name.startswith(IGNORED_PREFIXES):
+                continue
+            try:
+                st = entry.stat()  # follows links; a broken link raises
+            except OSError as exc:
+                yield _error_entry(entry.path, exc, partitions)
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                yield _file_entry(entry.path, st, partitions)
+            elif (st.st_dev, st.st_ino) not in visited:
+                visited.add((st.st_dev, st.st_ino))
+                subdirectories.append((entry.path, partitions + partition_of(entry.name)))
+        stack.extend(reversed(subdirectories))
+
+
+def partition_of(name: str) -> Partitions:
+    """The hive partition a directory name stands for: ``"year=2024"`` -> ``(("year", "2024"),)``.
+
+    Values are URL-decoded as pyarrow does; :data:`HIVE_NULL` means a null value. A name
+    that is not ``key=value`` (with a non-empty key) gives ``()``.
+    """
+    key, sep, value = name.partition("=")
+    if not sep or not key:
+        return ()
+    value = unquote(value)
+    return ((unquote(key), None if value == HIVE_NULL else value),)
+
+
+def _file_entry(path: str, st: os.stat_result, partitions: Partitions) -> FileEntry:
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader forever
+        return FileEntry(path, -1, st.st_mtime_ns, partitions, "NotARegularFile",
+                         "not a regular file (FIFO, socket or device)")
+    return FileEntry(path, st.st_size, st.st_mtime_ns, partitions)
+
+
+def _error_entry(path: str, exc: OSError, partitions: Partitions) -> FileEntry:
+    return FileEntry(path, partitions=partitions, error_type=type(exc).__name__,
+                     error=exc.strerror or str(exc))

@@ -1,0 +1,359 @@
+"""Shared memory: the coordinator's bounded slab of blocks, and the file reads that fill it.
+
+The coordinator is the only process that creates, reads files into, and unlinks blocks;
+workers only attach to them by name (:func:`attach`). Each block is a
+``multiprocessing.shared_memory.SharedMemory`` whose name carries a prefix, the owner's
+PID and the owner's start time, so a later scan can tell a block whose owner is dead
+(left behind by a SIGKILLed coordinator) from one in use, and sweep it
+(:func:`sweep_orphans`).
+
+Creating a block checks the free space of ``/dev/shm`` first and then reserves the pages
+with ``posix_fallocate``: on Linux a block on a full tmpfs is created without complaint,
+and the first write into a page that cannot be backed kills the process with SIGBUS.
+Both checks turn that into a :class:`~scanner.errors.ScanError`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import struct
+import sys
+from multiprocessing import shared_memory
+from typing import Dict, List, NamedTuple, Optional
+
+from scanner.errors import FILE_CHANGED, ScanError
+
+__all__ = [
+    "SHM_DIR", "NAME_PREFIX", "TAIL_BYTES", "DEFAULT_CAP_BYTES", "MODES",
+    "Block", "Slab", "Load", "attach", "load_file", "first_read_size", "free_bytes", "sweep_orphans",
+]
+
+#: Where POSIX shared memory objects live as files on Linux.
+SHM_DIR = "/dev/shm"
+#: Every block name starts with this, then ``-<pid>-<start ticks>-<token>-<seq>``.
+NAME_PREFIX = "rugoscan"
+#: Bytes of the first read at the end of a file (the footer of most files fits).
+TAIL_BYTES = 64 * 1024
+#: Default byte cap of the whole slab.
+DEFAULT_CAP_BYTES = 64 * 1024 * 1024
+#: ``tail``: copy the last bytes holding the footer; ``full``: copy whole files that fit.
+MODES = ("tail", "full")
+
+_NAME_RE = re.compile(rf"^{NAME_PREFIX}-(\d+)-(\d+)-")
+_TRAILER = struct.Struct("<I4s")
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
+def process_start_ticks(pid: int) -> int:
+    """Return the start time of process ``pid`` in clock ticks since boot, or 0.
+
+    Together with the PID it names a process uniquely: a PID reused by a new process
+    has another start time. 0 where ``/proc`` is not available or the process is gone.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return 0
+    # Field 2 (comm) may hold spaces and parentheses: count fields after the last ')'.
+    fields = stat[stat.rindex(b")") + 2:].split()
+    return int(fields[19])
+
+
+def owner_alive(pid: int, start_ticks: int) -> bool:
+    """Whether the process that created a block (``pid`` started at ``start_ticks``) runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by another user
+    return start_ticks == 0 or process_start_ticks(pid) in (0, start_ticks)
+
+
+def sweep_orphans(directory: str = SHM_DIR) -> List[str]:
+    """Unlink the blocks whose owner process is dead; return their names.
+
+    Parameters
+    ----------
+    directory : str
+        Where shared memory objects show up as files (``/dev/shm`` on Linux). Where it
+        cannot be listed nothing is swept.
+    """
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    swept = []
+    for name in names:
+        match = _NAME_RE.match(name)
+        if match and not owner_alive(int(match.group(1)), int(match.group(2))):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                continue  # another scan swept it first
+            swept.append(name)
+    return swept
+
+
+def free_bytes(directory: str = SHM_DIR) -> Optional[int]:
+    """Bytes an unprivileged process may still allocate in ``directory``, or ``None``."""
+    try:
+        st = os.statvfs(directory)
+    except (OSError, AttributeError):
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def attach(name: str) -> shared_memory.SharedMemory:
+    """Attach a worker to the block ``name`` without taking ownership of it.
+
+    Workers are started with ``spawn``, which hands them the coordinator's resource
+    tracker. Before Python 3.13 attaching registers the name with that tracker a second
+    time; its registry is a set, so the second entry is a no-op and the coordinator's
+    ``unlink`` removes the only one. Unregistering here (the usual work-around) would
+    remove the coordinator's entry too, and the tracker could no longer clean up after
+    a coordinator that was killed.
+    """
+    if sys.version_info >= (3, 13):
+        return shared_memory.SharedMemory(name, track=False)  # pragma: no cover
+    return shared_memory.SharedMemory(name)
+
+
+class Block:
+    """One shared memory block owned (created, and later unlinked) by this process."""
+
+    def __init__(self, name: str, size: int) -> None:
+        self.name = name
+        self.size = size
+        self._shm: Optional[shared_memory.SharedMemory] = shared_memory.SharedMemory(
+            name, create=True, size=size)
+        try:
+            _reserve(self._shm, size)
+        except OSError as exc:
+            self.close()
+            raise ScanError(f"cannot reserve {_mib(size)} of shared memory for {name}: "
+                            f"{exc.strerror or exc}; lower --shm-bytes or free space in "
+                            f"{SHM_DIR}") from None
+        self.buf: memoryview = self._shm.buf
+
+    def close(self) -> None:
+        """Unmap and unlink the block; safe to call more than once."""
+        shm, self._shm = self._shm, None
+        if shm is None:
+            return
+        self.buf = memoryview(b"")  # drop our reference to the mapping before closing it
+        shm.close()
+        try:
+            shm.unlink()
+        except FileNotFoundError:
+            pass  # swept by someone who believed us dead
+
+
+def _reserve(shm: shared_memory.SharedMemory, size: int) -> None:
+    """Back every page of ``shm`` now, so a full tmpfs is ENOSPC here, not SIGBUS later."""
+    fd = getattr(shm, "_fd", -1)
+    if fd >= 0 and hasattr(os, "posix_fallocate"):
+        os.posix_fallocate(fd, 0, size)
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+class Slab:
+    """A bounded set of shared memory blocks, at most ``cap_bytes`` in all.
+
+    Blocks are created on demand (``block_bytes`` each, or larger for a file that needs
+    more), handed out by :meth:`acquire`, given back by :meth:`release` and reused.
+    To make room for a larger block, free smaller ones are retired (unlinked).
+
+    Parameters
+    ----------
+    cap_bytes : int
+        Upper bound of the bytes of all blocks together.
+    block_bytes : int
+        Size of an ordinary block.
+    directory : str
+        Where blocks appear as files: checked for free space, swept for orphans.
+    """
+
+    def __init__(self, cap_bytes: int, block_bytes: int, directory: str = SHM_DIR) -> None:
+        if block_bytes <= 0 or cap_bytes < block_bytes:
+            raise ValueError(f"need 0 < block_bytes ({block_bytes}) <= cap_bytes ({cap_bytes})")
+        self.cap_bytes = cap_bytes
+        self.block_bytes = block_bytes
+        self.directory = directory
+        self._prefix = (f"{NAME_PREFIX}-{os.getpid()}-{process_start_ticks(os.getpid())}-"
+                        f"{secrets.token_hex(3)}")
+        self._seq = 0
+        self._free: List[Block] = []
+        self._busy: Dict[str, Block] = {}
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes of all live blocks."""
+        return sum(b.size for b in self._free) + sum(b.size for b in self._busy.values())
+
+    def live_names(self) -> set:
+        """Names of all live blocks (free or handed out)."""
+        return {b.name for b in self._free} | set(self._busy)
+
+    def acquire(self, need: int) -> Optional[Block]:
+        """Hand out a block of at least ``need`` bytes, or ``None`` while none can be had.
+
+        ``None`` means the blocks in use must come back first. A ``need`` above
+        ``cap_bytes`` can never be met: the caller must check that first.
+
+        Raises
+        ------
+        ScanError
+            ``/dev/shm`` has no room for a new block.
+        """
+        fitting = [b for b in self._free if b.size >= need]
+        if fitting:
+            block = min(fitting, key=lambda b: b.size)
+            self._free.remove(block)
+        else:
+            size = max(need, self.block_bytes)
+            while self._free and self.total_bytes + size > self.cap_bytes:
+                self._free.pop(0).close()
+            if self.total_bytes + size > self.cap_bytes:
+                return None
+            block = self._create(size)
+        self._busy[block.name] = block
+        return block
+
+    def release(self, block: Block) -> None:
+        """Give a block back for reuse."""
+        self._free.append(self._busy.pop(block.name))
+
+    def close(self) -> None:
+        """Close and unlink every block; safe to call more than once."""
+        blocks = self._free + list(self._busy.values())
+        self._free, self._busy = [], {}
+        for block in blocks:
+            block.close()
+
+    def __enter__(self) -> "Slab":
+        sweep_orphans(self.directory)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _create(self, size: int) -> Block:
+        available = free_bytes(self.directory)
+        if available is not None and available < size:
+            raise ScanError(f"{self.directory} has {_mib(available)} free but the scan needs a "
+                            f"{_mib(size)} shared memory block; lower --shm-bytes or free space")
+        self._seq += 1
+        return Block(f"{self._prefix}-{self._seq}", size)
+
+
+class Load(NamedTuple):
+    """What :func:`load_file` did: copied ``length`` bytes, needs ``need`` bytes, or failed."""
+
+    length: int = 0
+    need: int = 0
+    error_type: Optional[str] = None
+    error: Optional[str] = None
+
+
+def load_file(path: str, size: int, region: memoryview, *, mode: str = "tail",
+              full_limit: int = 0, first_read: int = 0) -> Load:
+    """Copy the bytes of ``path`` that the parser needs to the start of ``region``.
+
+    In ``tail`` mode that is one ``pread`` of the last :data:`TAIL_BYTES` (the whole file
+    when smaller) and, when the trailer announces a larger footer, a second read of
+    exactly footer + trailer. In ``full`` mode a file of at most ``full_limit`` bytes is
+    copied whole; larger files are read as in ``tail`` mode. Whether the bytes are Parquet
+    is left to the parser: only I/O problems are reported here.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    size : int
+        Its size when it was discovered.
+    region : memoryview
+        Writable space to copy into (a slice of a shared memory block).
+    mode : {"tail", "full"}
+        See above.
+    full_limit : int
+        Largest file copied whole in ``full`` mode.
+    first_read : int
+        Size of the first read; 0 for the default. A retry passes the ``need`` it was told.
+
+    Returns
+    -------
+    Load
+        ``length`` bytes copied; or ``need`` > ``len(region)`` bytes required (nothing
+        usable copied); or ``error_type`` / ``error`` for a file that cannot be read.
+    """
+    first = first_read_size(size, mode=mode, full_limit=full_limit, first_read=first_read)
+    if first > len(region):
+        return Load(need=first)
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        return _os_error(exc)
+    try:
+        got = _pread_into(fd, region, first, size - first)
+        if got < first:
+            return _changed(size, got)
+        footer_end = _footer_end(region, first, size)
+        if footer_end <= first:
+            return Load(length=first)
+        if footer_end > len(region):
+            return Load(need=footer_end)
+        got = _pread_into(fd, region, footer_end, size - footer_end)
+        return Load(length=footer_end) if got == footer_end else _changed(size, got)
+    except OSError as exc:
+        return _os_error(exc)
+    finally:
+        os.close(fd)
+
+
+def first_read_size(size: int, *, mode: str = "tail", full_limit: int = 0,
+                    first_read: int = 0) -> int:
+    """Bytes :func:`load_file` reads first from a file of ``size`` bytes (same arguments)."""
+    if mode == "full" and size <= full_limit:
+        return size
+    return min(size, first_read or TAIL_BYTES)
+
+
+def _pread_into(fd: int, region: memoryview, n: int, offset: int) -> int:
+    """Read ``n`` bytes at ``offset`` into the start of ``region``; return the count read."""
+    with region[:n] as view:
+        done = os.preadv(fd, [view], offset)
+    while 0 < done < n:  # a short read: only at end of file (a shrinking file) or on a signal
+        with region[done:n] as view:
+            got = os.preadv(fd, [view], offset + done)
+        if got == 0:
+            break
+        done += got
+    return done
+
+
+def _footer_end(region: memoryview, length: int, size: int) -> int:
+    """Bytes from the end of the file that footer + trailer need, as the trailer claims.
+
+    Returns ``length`` (nothing more to read) unless the trailer is ``PAR1`` with a footer
+    length that reaches beyond the bytes read yet stays inside the file.
+    """
+    if length < _TRAILER.size:
+        return length
+    footer_len, magic = _TRAILER.unpack_from(region, length - _TRAILER.size)
+    needed = footer_len + _TRAILER.size
+    return needed if magic == b"PAR1" and length < needed <= size else length
+
+
+def _os_error(exc: OSError) -> Load:
+    return Load(error_type=type(exc).__name__, error=exc.strerror or str(exc))
+
+
+def _changed(size: int, got: int) -> Load:
+    return Load(error_type=FILE_CHANGED,
+                error=f"file shrank while scanned: {size} bytes when listed, read ended after {got}")

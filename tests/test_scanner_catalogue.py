@@ -1,0 +1,350 @@
+"""End to end: a lake of good and broken files, catalogued, compared with pyarrow, indexed."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import uuid
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal
+
+import scanner.shm
+from scanner import Catalogue, ScanError, build_catalogue, scan_file
+from scanner.catalogue import COLUMNS, FILES, ROW_GROUPS, decode_bound, encode_bound
+from scanner.coordinator import scan
+from scanner.discover import discover
+from scanner.errors import TOO_LARGE
+from scanner_helpers import (REPO, expected_chunks, expected_columns, expected_file, make_lake,
+                             records, typed_table, write)
+
+ERRORS = {"truncated": "NotParquetError", "empty": "NotParquetError", "csv": "NotParquetError",
+          "encrypted": "EncryptedFooterError", "unreadable": "PermissionError",
+          "broken_symlink": "FileNotFoundError"}
+
+
+@contextmanager
+def unreadable(path: Path) -> Iterator[None]:
+    """``path`` is chmod 000; root reads it anyway, so for root refuse it at ``open``."""
+    if os.geteuid() != 0:
+        yield
+        return
+    real_open = os.open
+
+    def refusing_open(name, *args, **kwargs):
+        if os.fspath(name) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(name, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(scanner.shm.os, "open", refusing_open)
+        yield
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("lake")
+    return {"root": root, **make_lake(root)}
+
+
+@pytest.fixture(scope="module")
+def catalogue(lake: dict) -> Catalogue:
+    with unreadable(lake["unreadable"]):
+        return build_catalogue(lake["root"], detail="row_groups", workers=2, progress=False)
+
+
+def row(cat: Catalogue, path: Path) -> dict:
+    rows = records(cat.files[cat.files["file_name"] == str(path)])
+    assert len(rows) == 1, path
+    return rows[0]
+
+
+def ok_paths(lake: dict) -> list:
+    return [p for name, p in lake.items() if name != "root" and name not in ERRORS]
+
+
+def test_every_file_once_in_walk_order_and_skipped_names_absent(catalogue: Catalogue, lake: dict) -> None:
+    names = list(catalogue.files["file_name"])
+    expected = {str(p) for name, p in lake.items() if name != "root"}
+    assert set(names) == expected
+    assert len(names) == len(expected)
+    assert names.index(str(lake["good"])) < names.index(str(lake["same_schema"]))
+    assert not any("/_" in n or "/." in n for n in names)
+
+
+def test_ok_files_match_pyarrow(catalogue: Catalogue, lake: dict) -> None:
+    for path in ok_paths(lake):
+        got = row(catalogue, path)
+        assert got["status"] == "ok" and got["error_type"] is None, got
+        for key, value in expected_file(path).items():
+            assert got[key] == value, (path, key)
+        assert got["mtime_ns"] == path.stat().st_mtime_ns
+
+
+def test_columns_match_pyarrow(catalogue: Catalogue, lake: dict) -> None:
+    for path in ok_paths(lake):
+        got = records(catalogue.columns[catalogue.columns["file_name"] == str(path)])
+        expected = expected_columns(path)
+        assert len(got) == len(expected) == row(catalogue, path)["num_columns"]
+        for g, e in zip(got, expected):
+            g["encodings"] = set(g["encodings"].split(", ")) if g["encodings"] else set()
+            g["compression"] = set(g["compression"].split(", ")) if g["compression"] else set()
+            assert {k: g[k] for k in e} == e, (path, e["path_in_schema"])
+
+
+def test_row_groups_match_pyarrow(catalogue: Catalogue, lake: dict) -> None:
+    for path in ok_paths(lake):
+        got = records(catalogue.row_groups[catalogue.row_groups["file_name"] == str(path)])
+        expected = expected_chunks(path)
+        assert [{k: g[k] for k in e} for g, e in zip(got, expected)] == expected
+        assert len(got) == len(expected)
+
+
+def test_broken_files_are_error_rows(catalogue: Catalogue, lake: dict) -> None:
+    for name, error_type in ERRORS.items():
+        got = row(catalogue, lake[name])
+        assert (got["status"], got["error_type"]) == ("error", error_type), got
+        assert got["error"]
+        assert got["num_rows"] is None and got["schema_fingerprint"] is None
+    failed = catalogue.files[catalogue.files["status"] == "error"]["file_name"]
+    assert set(failed) == {str(lake[name]) for name in ERRORS}
+    assert not catalogue.columns["file_name"].isin(failed).any()
+
+
+def test_hive_partitions(catalogue: Catalogue, lake: dict) -> None:
+    assert catalogue.partition_columns == ["year", "month"]
+    assert (row(catalogue, lake["nested_hive"])["year"], row(catalogue, lake["nested_hive"])["month"]) == ("2024", "01")
+    assert row(catalogue, lake["encoded_hive"])["month"] == "/02"
+    assert row(catalogue, lake["null_hive"])["year"] is None
+    assert row(catalogue, lake["good"])["year"] is None
+
+
+def test_partition_key_named_like_a_column(tmp_path: Path) -> None:
+    path = write(tmp_path / "status=archived" / "a.parquet")
+    cat = build_catalogue(tmp_path, workers=1, progress=False)
+    assert cat.partition_columns == ["partition_status"]
+    assert (row(cat, path)["status"], row(cat, path)["partition_status"]) == ("ok", "archived")
+
+
+def test_schema_fingerprint(catalogue: Catalogue, lake: dict) -> None:
+    fp = {name: row(catalogue, lake[name])["schema_fingerprint"] for name in ok_paths_names(lake)}
+    assert fp["good"] == fp["same_schema"] == fp["no_stats"] == fp["symlink"] == fp["nested_hive"]
+    assert fp["drift"] != fp["good"]
+
+
+def ok_paths_names(lake: dict) -> list:
+    return [name for name in lake if name != "root" and name not in ERRORS]
+
+
+def test_file_without_row_groups(catalogue: Catalogue, lake: dict) -> None:
+    got = row(catalogue, lake["no_row_groups"])
+    assert (got["num_rows"], got["num_row_groups"], got["total_compressed_size"]) == (0, 0, 0)
+    columns = records(catalogue.columns[catalogue.columns["file_name"] == str(lake["no_row_groups"])])
+    assert len(columns) == got["num_columns"] > 0
+    assert all(c["num_values"] == 0 and c["stats_min"] is None for c in columns)
+
+
+def test_bloom_filter_and_page_index(catalogue: Catalogue, lake: dict) -> None:
+    columns = catalogue.columns.set_index(["file_name", "path_in_schema"])
+    assert columns.loc[(str(lake["page_index"]), "id"), "has_bloom_filter"]
+    assert not columns.loc[(str(lake["page_index"]), "name"), "has_bloom_filter"]
+    assert columns.loc[(str(lake["page_index"]), "name"), "has_page_index"]
+    assert not columns.loc[(str(lake["good"]), "id"), "has_page_index"]
+
+
+def test_fixed_dtypes_even_when_empty(catalogue: Catalogue, tmp_path: Path) -> None:
+    empty = build_catalogue(write(tmp_path / "x.parquet"), detail="files", workers=1, progress=False)
+    for frame_name, fields in (("files", FILES), ("columns", COLUMNS), ("row_groups", ROW_GROUPS)):
+        full, bare = getattr(catalogue, frame_name), getattr(empty, frame_name)
+        assert list(bare.columns)[: len(fields)] == [f.name for f in fields]
+        assert (bare.dtypes[: len(fields)] == full.dtypes[: len(fields)]).all(), frame_name
+    assert len(empty.columns) == len(empty.row_groups) == 0
+    assert dict(catalogue.files.dtypes)["num_rows"] == pd.Int64Dtype()
+    assert dict(catalogue.columns.dtypes)["stats_min"] == object
+
+
+def test_index_round_trip(catalogue: Catalogue, tmp_path: Path) -> None:
+    path = tmp_path / "index.parquet"
+    catalogue.write(path)
+    back = Catalogue.read(path)
+    assert (back.detail, back.partition_columns) == ("row_groups", ["year", "month"])
+    for name in ("files", "columns", "row_groups"):
+        assert_frame_equal(getattr(back, name), getattr(catalogue, name))
+    assert os.listdir(tmp_path) == ["index.parquet"]
+
+
+def test_index_is_plain_parquet_for_pyarrow_and_duckdb(catalogue: Catalogue, lake: dict, tmp_path: Path) -> None:
+    path = tmp_path / "index.parquet"
+    catalogue.write(path)
+    table = pq.read_table(path)
+    assert table.column("file_name").to_pylist() == list(catalogue.files["file_name"])
+    assert sum(len(v) for v in table.column("columns").to_pylist()) == len(catalogue.columns)
+    con = duckdb.connect()
+    ok = con.execute("SELECT file_name, num_rows FROM read_parquet(?) WHERE status = 'ok' ORDER BY file_name",
+                     [str(path)]).fetchall()
+    frame = catalogue.files[catalogue.files["status"] == "ok"].sort_values("file_name")
+    assert ok == list(zip(frame["file_name"], frame["num_rows"]))
+    # pruning: which files may hold id >= 25, from the typed bound
+    pruned = con.execute(
+        "SELECT DISTINCT file_name FROM (SELECT file_name, unnest(columns) AS c FROM read_parquet(?)) "
+        "WHERE c.path_in_schema = 'id' AND (c.stats_max_int IS NULL OR c.stats_max_int >= 25) ORDER BY 1",
+        [str(path)]).fetchall()
+    ids = catalogue.columns[catalogue.columns["path_in_schema"] == "id"]
+    keep = ids[ids["stats_max"].map(lambda v: v is None or v >= 25)]
+    assert [p for (p,) in pruned] == sorted(keep["file_name"])
+    count = con.execute("SELECT count(*) FROM (SELECT unnest(row_groups) FROM read_parquet(?))",
+                        [str(path)]).fetchone()
+    assert count == (len(catalogue.row_groups),)
+
+
+def test_write_replaces_atomically(catalogue: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "index.parquet"
+    catalogue.write(path)
+    before = path.read_bytes()
+
+    def failing_write(table, where, **kwargs):
+        where.write(b"PAR1 half an index")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", failing_write)
+    with pytest.raises(OSError):
+        catalogue.write(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["index.parquet"]
+
+
+def test_read_rejects_other_parquet(tmp_path: Path) -> None:
+    with pytest.raises(ScanError, match="not a scanner index"):
+        Catalogue.read(write(tmp_path / "x.parquet"))
+
+
+def test_full_mode_and_files_detail_agree_with_tail_mode(catalogue: Catalogue, lake: dict) -> None:
+    good = lake["root"] / "good"
+    tail = build_catalogue(good, workers=1, progress=False)
+    full = build_catalogue(good, mode="full", workers=1, progress=False)
+    files_only = build_catalogue(good, detail="files", workers=1, progress=False)
+    assert_frame_equal(full.files, tail.files)
+    assert_frame_equal(full.columns, tail.columns)
+    assert_frame_equal(files_only.files, tail.files)
+    assert len(files_only.columns) == 0
+    in_lake = catalogue.columns[catalogue.columns["file_name"].str.startswith(str(good) + "/")]
+    assert_frame_equal(tail.columns, in_lake.reset_index(drop=True))
+
+
+def test_scan_file_equals_build_catalogue(catalogue: Catalogue, lake: dict) -> None:
+    for name in ("good", "page_index", "csv", "encrypted"):
+        single = scan_file(lake[name], detail="row_groups")
+        expected = row(catalogue, lake[name])
+        assert records(single.files)[0] == {k: expected[k] for k in single.files.columns}
+        cols = catalogue.columns[catalogue.columns["file_name"] == str(lake[name])].reset_index(drop=True)
+        assert_frame_equal(single.columns, cols)
+    with pytest.raises(ScanError, match="not a file"):
+        scan_file(lake["root"])
+
+
+def test_footer_beyond_first_read_and_beyond_a_block(tmp_path: Path) -> None:
+    def wide(n: int) -> pa.Table:
+        return pa.table({f"c{i:04d}": pa.array([i, i + 1], pa.int64()) for i in range(n)})
+
+    bigger_than_tail = write(tmp_path / "a-120k.parquet", wide(400), row_group_size=1)
+    bigger_than_block = write(tmp_path / "b-750k.parquet", wide(2500), row_group_size=1)
+    bigger_than_cap = write(tmp_path / "c-1200k.parquet", wide(4000), row_group_size=1)
+    small = [write(tmp_path / f"d-{i}.parquet", typed_table(3)) for i in range(4)]
+    for mode in ("tail", "full"):
+        cat = build_catalogue(tmp_path, workers=1, shm_bytes=2**20, mode=mode, progress=False)
+        for path in [bigger_than_tail, bigger_than_block, *small]:
+            assert row(cat, path)["footer_size"] == pq.read_metadata(path).serialized_size
+        assert row(cat, bigger_than_cap)["error_type"] == TOO_LARGE
+        assert scan_file(bigger_than_cap).files["status"][0] == "ok"
+
+
+def test_file_vanishing_after_listing_is_an_error_row(tmp_path: Path) -> None:
+    kept, gone = write(tmp_path / "a.parquet"), write(tmp_path / "b.parquet")
+    entries = discover([tmp_path])
+    gone.unlink()
+    cat = Catalogue.from_results(entries, scan(entries, workers=1, progress=False))
+    assert row(cat, kept)["status"] == "ok"
+    assert (row(cat, gone)["error_type"], row(cat, gone)["error"]) == ("FileNotFoundError", "No such file or directory")
+
+
+def test_missing_root_is_a_scan_error(tmp_path: Path) -> None:
+    with pytest.raises(ScanError, match="No such file"):
+        build_catalogue(tmp_path / "missing", progress=False)
+
+
+def test_options_are_checked(tmp_path: Path) -> None:
+    for options in ({"mode": "mmap"}, {"detail": "pages"}, {"workers": 0}, {"shm_bytes": 1000}):
+        with pytest.raises(ValueError):
+            build_catalogue(write(tmp_path / "x.parquet"), progress=False, **options)
+
+
+def test_summary(catalogue: Catalogue) -> None:
+    summary = catalogue.summary(top=3)
+    assert summary["files"] == len(catalogue.files)
+    assert summary["failed"] == len(ERRORS)
+    assert summary["ok"] + summary["failed"] == summary["files"]
+    assert summary["distinct_schemas"] == 2
+    assert summary["errors_by_type"]["NotParquetError"] == 3
+    assert len(summary["largest_footers"]) == 3
+    sizes = [f["footer_size"] for f in summary["largest_footers"]]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+BOUNDS = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.floats(allow_nan=False), st.text(), st.binary(),
+    st.decimals(allow_nan=False, allow_infinity=False), st.dates(), st.times(),
+    st.datetimes(), st.datetimes(timezones=st.just(dt.timezone.utc)), st.uuids(),
+)
+
+
+@given(BOUNDS)
+def test_bound_text_round_trips_exactly(value: object) -> None:
+    text, kind = encode_bound(value)
+    back = decode_bound(text, kind)
+    assert type(back) is type(value)
+    assert back == value
+    if isinstance(value, float):
+        assert math.copysign(1, back) == math.copysign(1, value)
+
+
+def test_bound_kinds_survive_the_index(tmp_path: Path) -> None:
+    values = [None, True, -5, 2**64 - 1, 1.5, float("inf"), "é", b"\x00\xff", Decimal("1.10"),
+              dt.date(2024, 2, 29), dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone.utc),
+              dt.datetime(2024, 1, 1, 12), dt.time(1, 2, 3, 4), uuid.UUID(int=7)]
+    cat = build_catalogue(write(tmp_path / "x.parquet"), workers=1, progress=False)
+    cat.columns = pd.concat([cat.columns.iloc[:1]] * len(values), ignore_index=True)
+    cat.columns["stats_min"] = pd.Series(values, dtype=object)
+    cat.columns["stats_max"] = pd.Series([None] + values[1:], dtype=object)
+    cat.columns.loc[1, "stats_min"] = None  # a bound alone still has its kind
+    cat.write(tmp_path / "index.parquet")
+    back = Catalogue.read(tmp_path / "index.parquet")
+    assert list(back.columns["stats_min"]) == [None, None] + values[2:]
+    assert list(back.columns["stats_max"]) == values
+    typed = pq.read_table(tmp_path / "index.parquet").column("columns").combine_chunks().flatten()
+    assert typed.field("stats_min_int").to_pylist()[2:4] == [-5, None]  # uint64 max does not fit
+    cat.columns.loc[2, "stats_max"] = "text"
+    with pytest.raises(ValueError, match="stats_min is a int but its stats_max a str"):
+        cat.write(tmp_path / "bad.parquet")
+
+
+def test_docs_name_every_column_and_option() -> None:
+    docs = (REPO / "README.md").read_text()
+    for field in FILES + COLUMNS + ROW_GROUPS:
+        assert f"`{field.name}`" in docs, field.name
+    for option in ("--output", "--workers", "--mode", "--detail", "--format", "--no-progress",
+                   "--strict", "--shm-bytes", "--top"):
+        assert option in docs, option
