@@ -142,3 +142,38 @@ class TestS3:
     def test_not_parquet_names_the_url(self, moto):
         with pytest.raises(NotParquetError, match="s3://lake/data/notes.txt"):
             pm.read_metadata("s3://lake/data/notes.txt", storage_options=moto.storage_options)
+
+
+class TestUserGuideExamples:
+    """The network and cloud examples of the user guide (in-memory-data.txt), as written,
+    against the local servers: whole-object downloads handed to read_metadata_from_bytes."""
+
+    def test_urllib_and_requests(self, http):
+        import urllib.request
+
+        import requests
+
+        import rugo.parquet as parquet_meta
+        url = http.url + "/data/small.parquet"
+        response = urllib.request.urlopen(url)
+        data = response.read()
+        metadata = parquet_meta.read_metadata_from_bytes(data)
+        assert metadata == _local(SMALL)
+
+        def read_http_metadata(url):
+            response = requests.get(url)
+            data = response.content
+            return parquet_meta.read_metadata_from_bytes(data)
+
+        assert read_http_metadata(url) == metadata
+
+    def test_boto3_get_object(self, moto):
+        import boto3
+
+        import rugo.parquet as parquet_meta
+        s3 = boto3.client("s3", endpoint_url=moto.endpoint, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="eu-west-1")
+        response = s3.get_object(Bucket="lake", Key="data/small.parquet")
+        data = response["Body"].read()
+        metadata = parquet_meta.read_metadata_from_bytes(data)
+        assert metadata == _local(SMALL)
