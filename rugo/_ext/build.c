@@ -17,23 +17,6 @@ typedef struct {
     PyObject *tuple[ENC_CACHE_SIZE];
 } enc_cache;
 
-static PyObject *enum_name(PyObject **table, int size, int32_t v)
-{
-    if (v >= 0 && v < size && table[v])
-        return Py_NewRef(table[v]);
-    return PyLong_FromLong(v);   /* an enum value newer than this reader */
-}
-
-/* d[key] = value, stealing value; -1 on error (value NULL included) */
-static int put(PyObject *d, PyObject *key, PyObject *value)
-{
-    if (!value)
-        return -1;
-    int rc = PyDict_SetItem(d, key, value);
-    Py_DECREF(value);
-    return rc;
-}
-
 static PyObject *text_or_bytes(span s)
 {
     PyObject *o = PyUnicode_DecodeUTF8((const char *)s.p, (Py_ssize_t)s.n, NULL);
@@ -131,12 +114,12 @@ static PyObject *geospatial_dict(const GeospatialStatistics *g)
         PyObject *keys[8] = {R.xmin, R.xmax, R.ymin, R.ymax, R.zmin, R.zmax, R.mmin, R.mmax};
         const double vals[8] = {b->xmin, b->xmax, b->ymin, b->ymax, b->zmin, b->zmax, b->mmin, b->mmax};
         for (int i = 0; bbox && i < 8; i++)
-            if (put(bbox, keys[i], ISSET(b, i) ? PyFloat_FromDouble(vals[i]) : Py_NewRef(Py_None)) < 0)
+            if (dict_put(bbox, keys[i], ISSET(b, i) ? PyFloat_FromDouble(vals[i]) : Py_NewRef(Py_None)) < 0)
                 Py_CLEAR(bbox);
     } else {
         bbox = Py_NewRef(Py_None);
     }
-    if (put(d, R.bbox, bbox) < 0 || put(d, R.geospatial_types, int_list(&g->geospatial_types)) < 0)
+    if (dict_put(d, R.bbox, bbox) < 0 || dict_put(d, R.geospatial_types, int_list(&g->geospatial_types)) < 0)
         Py_CLEAR(d);
     return d;
 }
@@ -151,9 +134,9 @@ static int put_min_max(PyObject *d, const Statistics *st, const leaf_info *L, co
     int both = modern ? ISSET(st, ST_MIN_VALUE) && ISSET(st, ST_MAX_VALUE) : ISSET(st, ST_MIN) && ISSET(st, ST_MAX);
     if (!both || !stats_trusted(wv, L, smin, smax, both))
         return 0;
-    if (put(d, R.min, stat_value(L, smin)) < 0)
+    if (dict_put(d, R.min, stat_value(L, smin)) < 0)
         return -1;
-    return put(d, R.max, stat_value(L, smax));
+    return dict_put(d, R.max, stat_value(L, smax));
 }
 
 /* pyarrow prints the path the column chunk stores; it is almost always the schema leaf's
@@ -195,8 +178,8 @@ static PyObject *chunk_path(const list *path)
 
 /* Setting values on a dict copied from a template (which holds None for every key):
  * only the values the file has are stored, each stolen; errors jump to `fail`. */
-#define SET(key, expr) do { if (put(d, R.key, (expr)) < 0) goto fail; } while (0)
-#define SET_IF(cond, key, expr) do { if ((cond) && put(d, R.key, (expr)) < 0) goto fail; } while (0)
+#define SET(key, expr) do { if (dict_put(d, R.key, (expr)) < 0) goto fail; } while (0)
+#define SET_IF(cond, key, expr) do { if ((cond) && dict_put(d, R.key, (expr)) < 0) goto fail; } while (0)
 #define SET_INT(cond, key, v) SET_IF(cond, key, PyLong_FromLongLong(v))
 
 static PyObject *column_dict(const ColumnChunk *cc, const leaf_info *L, const writer_version *wv, enc_cache *ec)
@@ -256,7 +239,7 @@ static PyObject *sorting_list(const list *l)
             break;
         }
         PyList_SET_ITEM(out, i, d);
-        if (put(d, R.column_idx, PyLong_FromLong(sc[i].column_idx)) < 0 ||
+        if (dict_put(d, R.column_idx, PyLong_FromLong(sc[i].column_idx)) < 0 ||
             PyDict_SetItem(d, R.descending, sc[i].descending ? Py_True : Py_False) < 0 ||
             PyDict_SetItem(d, R.nulls_first, sc[i].nulls_first ? Py_True : Py_False) < 0)
             Py_CLEAR(out);
@@ -325,9 +308,9 @@ static PyObject *encryption_dict(const EncryptionAlgorithm *e)
     const AesGcm *a = ctr ? &e->aes_gcm_ctr_v1 : &e->aes_gcm_v1;
     PyObject *d = PyDict_New();
     if (!d || PyDict_SetItem(d, R.name, ctr ? R.aes_gcm_ctr_v1 : R.aes_gcm_v1) < 0 ||
-        put(d, R.aad_prefix, bytes_or_none(ISSET(a, 0), a->aad_prefix)) < 0 ||
-        put(d, R.aad_file_unique, bytes_or_none(ISSET(a, 1), a->aad_file_unique)) < 0 ||
-        put(d, R.supply_aad_prefix, ISSET(a, 2) ? PyBool_FromLong(a->supply_aad_prefix) : Py_NewRef(Py_None)) < 0)
+        dict_put(d, R.aad_prefix, bytes_or_none(ISSET(a, 0), a->aad_prefix)) < 0 ||
+        dict_put(d, R.aad_file_unique, bytes_or_none(ISSET(a, 1), a->aad_file_unique)) < 0 ||
+        dict_put(d, R.supply_aad_prefix, ISSET(a, 2) ? PyBool_FromLong(a->supply_aad_prefix) : Py_NewRef(Py_None)) < 0)
         Py_CLEAR(d);
     return d;
 }

@@ -53,6 +53,35 @@ typedef struct {
 
 extern rugo_state R;
 
+/* d[key] = value, stealing value; -1 on error (a NULL value: the error is already set) */
+static inline int dict_put(PyObject *d, PyObject *key, PyObject *value)
+{
+    if (!value)
+        return -1;
+    int rc = PyDict_SetItem(d, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+static inline PyObject *int_or_none(int present, int64_t v)
+{
+    return present ? PyLong_FromLongLong(v) : Py_NewRef(Py_None);
+}
+
+/* The interned spec name of an enum value; the int itself for a value newer than this
+ * reader. */
+static inline PyObject *enum_name(PyObject *const *table, int size, int32_t v)
+{
+    if (v >= 0 && v < size && table[v])
+        return Py_NewRef(table[v]);
+    return PyLong_FromLong(v);
+}
+
+static inline PyObject *enum_or_none(PyObject *const *table, int size, int present, int32_t v)
+{
+    return present ? enum_name(table, size, v) : Py_NewRef(Py_None);
+}
+
 /* A fresh result dict with every key of `tmpl` set to None. */
 static inline PyObject *dict_from_template(PyObject *tmpl) { return PyDict_Copy(tmpl); }
 

@@ -651,29 +651,6 @@ int schema_load(const FileMetaData *md, span raw, schema_info *s)
 
 /* ---------------------------------------------------------------- Python output */
 
-static PyObject *int_or_none(int present, int64_t v)
-{
-    return present ? PyLong_FromLongLong(v) : Py_NewRef(Py_None);
-}
-
-static PyObject *enum_str(PyObject **table, int size, int present, int32_t v)
-{
-    if (!present)
-        return Py_NewRef(Py_None);
-    if (v >= 0 && v < size && table[v])
-        return Py_NewRef(table[v]);
-    return PyLong_FromLong(v);   /* a value newer than this reader */
-}
-
-static int set_new(PyObject *d, PyObject *key, PyObject *value)
-{
-    if (!value)
-        return -1;
-    int rc = PyDict_SetItem(d, key, value);
-    Py_DECREF(value);
-    return rc;
-}
-
 static PyObject *schema_columns_list(const schema_tree *s)
 {
     const schema_node *root = &s->nodes[0];
@@ -691,15 +668,15 @@ static PyObject *schema_columns_list(const schema_tree *s)
         Py_DECREF(d);
         PyObject *phys, *logical;
         if (!n->is_group)   /* a repeated leaf too: logical_type says array<...> */
-            phys = enum_str(R.physical, 8, 1, n->el->type);
+            phys = enum_name(R.physical, 8, n->el->type);
         else if (is_map_group(n))
             phys = Py_NewRef(R.group_kind[2]);
         else
             phys = Py_NewRef(is_repeated(n) || is_list_group(n) ? R.group_kind[1] : R.group_kind[0]);
         logical = Py_NewRef(n->type_str);
         int rep = ISSET(n->el, SE_REPETITION) ? n->el->repetition_type : REP_OPTIONAL;
-        if (PyDict_SetItem(d, R.name, n->name) < 0 || set_new(d, R.physical_type, phys) < 0 ||
-            set_new(d, R.logical_type, logical) < 0 ||
+        if (PyDict_SetItem(d, R.name, n->name) < 0 || dict_put(d, R.physical_type, phys) < 0 ||
+            dict_put(d, R.logical_type, logical) < 0 ||
             PyDict_SetItem(d, R.nullable, rep == REP_REQUIRED ? Py_False : Py_True) < 0) {
             Py_DECREF(out);
             return NULL;
@@ -723,16 +700,16 @@ static PyObject *schema_elements_list(const schema_tree *s)
         int is_dec = lt_member(el) == LT_DECIMAL;
         if (PyDict_SetItem(d, R.name, n->name) < 0 || PyDict_SetItem(d, R.path, n->path) < 0 ||
             PyDict_SetItem(d, R.logical_type, n->type_str) < 0 ||
-            set_new(d, R.physical_type, enum_str(R.physical, 8, ISSET(el, SE_TYPE), el->type)) < 0 ||
-            set_new(d, R.converted_type, enum_str(R.converted, 22, ISSET(el, SE_CONVERTED), el->converted_type)) < 0 ||
-            set_new(d, R.repetition_type, enum_str(R.repetition, 4, ISSET(el, SE_REPETITION), el->repetition_type)) < 0 ||
-            set_new(d, R.num_children, int_or_none(ISSET(el, SE_NUM_CHILDREN), el->num_children)) < 0 ||
-            set_new(d, R.type_length, int_or_none(ISSET(el, SE_TYPE_LENGTH), el->type_length)) < 0 ||
-            set_new(d, R.precision, int_or_none(ISSET(el, SE_PRECISION) || is_dec, decimal_precision(el))) < 0 ||
-            set_new(d, R.scale, int_or_none(ISSET(el, SE_SCALE) || is_dec, decimal_scale(el))) < 0 ||
-            set_new(d, R.field_id, int_or_none(ISSET(el, SE_FIELD_ID), el->field_id)) < 0 ||
-            set_new(d, R.max_definition_level, PyLong_FromLong(n->max_def)) < 0 ||
-            set_new(d, R.max_repetition_level, PyLong_FromLong(n->max_rep)) < 0)
+            dict_put(d, R.physical_type, enum_or_none(R.physical, 8, ISSET(el, SE_TYPE), el->type)) < 0 ||
+            dict_put(d, R.converted_type, enum_or_none(R.converted, 22, ISSET(el, SE_CONVERTED), el->converted_type)) < 0 ||
+            dict_put(d, R.repetition_type, enum_or_none(R.repetition, 4, ISSET(el, SE_REPETITION), el->repetition_type)) < 0 ||
+            dict_put(d, R.num_children, int_or_none(ISSET(el, SE_NUM_CHILDREN), el->num_children)) < 0 ||
+            dict_put(d, R.type_length, int_or_none(ISSET(el, SE_TYPE_LENGTH), el->type_length)) < 0 ||
+            dict_put(d, R.precision, int_or_none(ISSET(el, SE_PRECISION) || is_dec, decimal_precision(el))) < 0 ||
+            dict_put(d, R.scale, int_or_none(ISSET(el, SE_SCALE) || is_dec, decimal_scale(el))) < 0 ||
+            dict_put(d, R.field_id, int_or_none(ISSET(el, SE_FIELD_ID), el->field_id)) < 0 ||
+            dict_put(d, R.max_definition_level, PyLong_FromLong(n->max_def)) < 0 ||
+            dict_put(d, R.max_repetition_level, PyLong_FromLong(n->max_rep)) < 0)
             goto fail;
     }
     return out;
