@@ -1,12 +1,15 @@
-"""Catalogue a directory tree of Parquet files into pandas and a Parquet index.
+"""Catalogue Parquet files (a directory tree, an object-store prefix) into pandas and a Parquet index.
 
 Data flows one way::
 
     paths ──► discover ──► FileEntry list (path, size, mtime_ns, partitions), in walk order
+    URLs  ──► remote.list_url (fsspec listing; HTTP URLs are objects) ──► FileEntry (url, ..., etag)
                  │
                  ▼
             coordinator ── reads each file's tail (one pread of the last 64 KiB, a second
-                 │          exact read for a larger footer) into a free block of ...
+                 │          exact read for a larger footer); remote tails come from a
+                 │          remote.Fetcher (threads of fetch_tail, bounded concurrency,
+                 │          retries) ... into a free block of ...
                  ▼
             shm (slab)  ── bounded set of /dev/shm blocks owned by the coordinator
                  │          (byte cap, space checked, names carry the owner's PID)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m scanner DIR [DIR ...]`` (see ``--help``)."""
+"""Command line: ``python -m scanner DIR|URL [DIR|URL ...]`` (see ``--help``)."""
 from __future__ import annotations
 
 import argparse
@@ -6,10 +6,11 @@ import json
 import os
 import signal
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import scanner
 from scanner.errors import ScanError
+from scanner.remote import DEFAULT_CONCURRENCY
 
 EPILOG = """\
 what it does:
@@ -19,6 +20,19 @@ what it does:
   rows, bytes, distinct schemas, the largest footers and the errors. Files that are
   not Parquet, empty, encrypted, truncated, vanished or unreadable are counted as
   failed; they never stop the scan.
+
+remote data:
+  A URL is scanned like a directory: s3://bucket/prefix/ and gs://bucket/prefix/ are
+  listed (same skip rules, hive partitions from key=value parts), http(s):// URLs
+  are single objects (HTTP has no listing: give many, or --from-file). Each object
+  costs one range request (footer up to 64 KiB), two for a larger footer, and one
+  exact request when an earlier index (--index-hints, or the existing --output)
+  recorded its footer length and its ETag (else size) still matches. --concurrency
+  requests are in flight at once; throttling (429, 503) and 5xx answers are retried
+  with backoff. A failed object is an error row naming its URL; a wrong endpoint,
+  denied credentials or a missing bucket stop the scan with one error.
+    python -m scanner s3://bucket/lake/ --endpoint-url http://127.0.0.1:9000 -o idx.parquet
+    python -m scanner --from-file urls.txt --storage-option 'headers={"X-Token": "..."}'
 
 index (--output):
   One Parquet file, one row per file (path, size, mtime_ns, status, error, num_rows,
@@ -31,7 +45,8 @@ index (--output):
 
 exit status:
   0 scanned (even if files failed, unless --strict); 1 --strict and a file failed;
-  2 bad arguments or the scan could not run (missing DIR, no room in /dev/shm);
+  2 bad arguments or the scan could not run (missing DIR, a prefix that cannot be
+  listed, an unreachable host, no room in /dev/shm);
   130 interrupted (Ctrl-C), 143 terminated (SIGTERM). No shared memory is left
   behind in any case.
 """
@@ -43,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m scanner", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Catalogue a directory tree of Parquet files: rows, bytes, schemas, "
                     "broken files and per-column min/max.", epilog=EPILOG)
-    parser.add_argument("paths", nargs="+", metavar="DIR", help="directories to walk (or files)")
+    parser.add_argument("paths", nargs="*", metavar="DIR",
+                        help="directories to walk (or files), or URLs: s3:// / gs:// prefixes, http(s):// objects")
+    parser.add_argument("--from-file", metavar="PATH",
+                        help="also scan the paths or URLs listed in PATH, one per line ('-': standard "
+                             "input; blank lines and lines starting with '#' are skipped)")
     parser.add_argument("-o", "--output", metavar="PATH",
                         help="write the catalogue as a Parquet index file to PATH")
     parser.add_argument("-w", "--workers", type=_positive, metavar="N",
@@ -65,6 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="no progress bar (it is shown on stderr when that is a terminal)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 if any file failed")
+    remote = parser.add_argument_group("remote data (URLs)")
+    remote.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, metavar="N",
+                        help=f"requests in flight at once (default {DEFAULT_CONCURRENCY})")
+    remote.add_argument("--endpoint-url", metavar="URL",
+                        help="S3-compatible (or GCS) endpoint, e.g. http://127.0.0.1:9000")
+    remote.add_argument("--anon", action="store_true",
+                        help="anonymous access (s3: anon=True; gs: token='anon')")
+    remote.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="fsspec storage option (repeatable; VALUE is JSON when it parses, "
+                             "else a string), e.g. key=ID, 'client_kwargs={\"region_name\": \"eu-west-1\"}'")
+    remote.add_argument("--index-hints", metavar="PATH",
+                        help="earlier index whose footer lengths make each fetch one exact request "
+                             "(default: the --output file, when it exists and is an index)")
     return parser
 
 
@@ -75,21 +107,76 @@ def _positive(text: str) -> int:
     return value
 
 
+def storage_options(args: argparse.Namespace, paths: Sequence[str]) -> Optional[Dict[str, Any]]:
+    """The fsspec storage options the remote-data arguments ask for (``None``: none)."""
+    options: Dict[str, Any] = {}
+    if args.endpoint_url:
+        options["endpoint_url"] = args.endpoint_url
+    if args.anon:
+        if any(p.startswith(("gs://", "gcs://")) for p in paths):
+            options["token"] = "anon"
+        else:
+            options["anon"] = True
+    for item in args.storage_option:
+        key, value = _option(item)
+        options[key] = value
+    return options or None
+
+
+def _option(item: str) -> Tuple[str, Any]:
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--storage-option wants KEY=VALUE, not {item!r}")
+    try:
+        return key, json.loads(text)
+    except ValueError:
+        return key, text
+
+
+def _paths(args: argparse.Namespace) -> List[str]:
+    paths = list(args.paths)
+    if args.from_file:
+        with (sys.stdin if args.from_file == "-" else open(args.from_file, encoding="utf-8")) as f:
+            paths += [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+    return paths
+
+
+def _hints(args: argparse.Namespace) -> Optional[str]:
+    """``--index-hints``, else the ``--output`` file when it is a scanner index."""
+    if args.index_hints or not args.output or not os.path.isfile(args.output):
+        return args.index_hints
+    try:
+        import pyarrow.parquet as pq
+
+        from scanner.catalogue import INDEX_METADATA_KEY
+
+        metadata = pq.read_schema(args.output).metadata or {}
+    except Exception:  # not Parquet: it will be overwritten, not read
+        return None
+    return args.output if INDEX_METADATA_KEY.encode() in metadata else None
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; return the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so workers are stopped and blocks unlinked.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
+        paths = _paths(args)
+        if not paths:
+            parser.error("give at least one DIR or URL (or --from-file)")
         catalogue = scanner.build_catalogue(
-            args.paths, workers=args.workers, mode=args.mode, detail=args.detail,
-            progress=False if args.no_progress else None, shm_bytes=args.shm_bytes)
+            paths, workers=args.workers, mode=args.mode, detail=args.detail,
+            progress=False if args.no_progress else None, shm_bytes=args.shm_bytes,
+            storage_options=storage_options(args, paths), concurrency=args.concurrency,
+            index_hints=_hints(args))
         if args.output:
             catalogue.write(args.output)
     except ScanError as exc:
         print(f"scanner: error: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # option values out of range
+    except (ValueError, OSError) as exc:  # option values out of range, an unreadable --from-file
         print(f"scanner: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from scanner.coordinator import ScanResults, scan
 from scanner.discover import FileEntry, discover
 from scanner.errors import ScanError
+from scanner.remote import DEFAULT_CONCURRENCY, Failed, fetch_one, footer_hints, is_remote
 from scanner.shm import DEFAULT_CAP_BYTES, TAIL_BYTES, load_file
 from scanner.worker import parse_batch
 
@@ -53,9 +54,10 @@ class Field(NamedTuple):
 
 
 FILES = (
-    Field("file_name", "str", "absolute path of the file"),
+    Field("file_name", "str", "absolute path of the file, or the object's URL"),
     Field("file_size_bytes", "int", "size in bytes when listed"),
-    Field("mtime_ns", "int", "modification time, ns since the epoch"),
+    Field("mtime_ns", "int", "modification time, ns since the epoch (remote: `LastModified` / `Last-Modified`)"),
+    Field("etag", "str", "the object's ETag (remote objects whose listing or answer gives one; null for local files)"),
     Field("status", "str", "`ok` or `error`"),
     Field("error_type", "str", "exception class (`NotParquetError`, `PermissionError`, `WorkerCrashed`, ...)"),
     Field("error", "str", "what is wrong, with the numbers"),
@@ -293,11 +295,13 @@ class Catalogue:
     def from_results(cls, entries: Sequence[FileEntry], results: ScanResults,
                      detail: str = "columns") -> "Catalogue":
         """Build the DataFrames from discovered entries and the workers' results."""
+        entries = results.completed(entries)
         paths = [e.path for e in entries]
         data: Dict[str, List[Any]] = dict(results.files)
         data["file_name"] = paths
         data["file_size_bytes"] = [e.size if e.size >= 0 else None for e in entries]
         data["mtime_ns"] = [e.mtime_ns if e.mtime_ns >= 0 else None for e in entries]
+        data["etag"] = [e.etag for e in entries]
         data["status"] = ["ok" if t is None else "error" for t in data["error_type"]]
         partitions = _partition_columns(entries)
         data.update(partitions)
@@ -353,6 +357,8 @@ class Catalogue:
             raise ScanError(f"{os.fspath(path)}: not a scanner index (no {INDEX_METADATA_KEY} metadata)")
         meta = json.loads(raw)
         parts = meta["partition_columns"]
+        if "etag" not in table.column_names:  # written before remote sources had ETags
+            table = table.append_column("etag", pa.nulls(len(table), pa.string()))
         files = _arrow_to_frame(table, _files_fields(parts))
         nested = {name: _unnest(table, name, fields) for name, fields in
                   (("columns", COLUMNS), ("row_groups", ROW_GROUPS))}
@@ -434,13 +440,17 @@ def _unnest(table: pa.Table, name: str, fields: Sequence[Field]) -> pd.DataFrame
 
 def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Optional[int] = None,
                     mode: str = "tail", detail: str = "columns", progress: Optional[bool] = None,
-                    shm_bytes: int = DEFAULT_CAP_BYTES) -> Catalogue:
+                    shm_bytes: int = DEFAULT_CAP_BYTES, storage_options: Optional[Dict[str, Any]] = None,
+                    concurrency: int = DEFAULT_CONCURRENCY,
+                    index_hints: Union[PathLike, "Catalogue", None] = None) -> Catalogue:
     """Catalogue every file below ``paths``.
 
     Parameters
     ----------
-    paths : path or sequence of paths
-        Directories (walked recursively) and files.
+    paths : path, URL or sequence of them
+        Directories (walked recursively) and files; prefixes of object stores
+        (``s3://bucket/prefix/``, ``gs://...``: listed with fsspec) and HTTP(S) URLs of
+        objects.
     workers : int, optional
         Worker processes; default: the cores this process may use.
     mode : {"tail", "full"}
@@ -451,6 +461,14 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
         tqdm bar on stderr; ``None`` shows it only on a terminal.
     shm_bytes : int
         Byte cap of the shared memory slab (default 64 MiB).
+    storage_options : dict, optional
+        For the fsspec filesystems of URLs: credentials, ``endpoint_url``, ``anon``...
+    concurrency : int
+        Remote requests in flight at once (default 64).
+    index_hints : path or Catalogue, optional
+        An earlier index of the same objects: each footer length it recorded (for an
+        object whose ETag, else size, still matches) makes that object's fetch one exact
+        request.
 
     Returns
     -------
@@ -459,38 +477,55 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
     Raises
     ------
     ScanError
-        A path does not exist, ``/dev/shm`` has no room, or workers cannot start.
+        A path does not exist, ``/dev/shm`` has no room, or workers cannot start; a
+        prefix cannot be listed (wrong endpoint, denied credentials, missing bucket), a
+        host cannot be reached, or ``index_hints`` is not an index.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    entries = discover(paths)
+    entries = discover(paths, storage_options)
+    hints = None
+    if index_hints is not None and any(is_remote(e.path) for e in entries):
+        hints = footer_hints(entries, index_hints)
     results = scan(entries, workers=workers, mode=mode, detail=detail, shm_bytes=shm_bytes,
-                   progress=progress)
+                   progress=progress, storage_options=storage_options, concurrency=concurrency, hints=hints)
     return Catalogue.from_results(entries, results, detail)
 
 
-def scan_file(path: PathLike, *, mode: str = "tail", detail: str = "columns") -> Catalogue:
+def scan_file(path: PathLike, *, mode: str = "tail", detail: str = "columns",
+              storage_options: Optional[Dict[str, Any]] = None) -> Catalogue:
     """Catalogue one file in this process (no workers, no shared memory).
 
     Parameters
     ----------
-    path : path
-        A file (a directory is an error: use :func:`build_catalogue`).
+    path : path or URL
+        A file or one remote object (a directory or prefix is an error: use
+        :func:`build_catalogue`).
     mode, detail
-        As for :func:`build_catalogue`; ``full`` reads the whole file.
+        As for :func:`build_catalogue`; ``full`` reads the whole file (local files only).
+    storage_options : dict, optional
+        For the fsspec filesystem of a URL.
 
     Returns
     -------
     Catalogue
         With one ``files`` row.
     """
-    entries = discover([path])
-    if len(entries) != 1 or entries[0].path != os.path.abspath(os.fspath(path)):
-        raise ScanError(f"{os.fspath(path)}: not a file (use build_catalogue for directories)")
+    entries = discover([path], storage_options)
+    name = os.fspath(path)
+    if len(entries) != 1 or entries[0].path != (name if is_remote(name) else os.path.abspath(name)):
+        raise ScanError(f"{name}: not a file (use build_catalogue for directories)")
     entry = entries[0]
     results = ScanResults(1)
     if entry.error_type is not None:
         results.add_error(0, entry.error_type, entry.error or "")
+    elif is_remote(entry.path):
+        outcome = fetch_one(entry, storage_options)
+        if isinstance(outcome, Failed):
+            results.add_error(0, outcome.error_type, outcome.error)
+        else:
+            results.add_object(0, outcome)
+            results.add_batch([0], parse_batch(outcome.tail, [(0, len(outcome.tail))], detail))
     else:
         buffer = memoryview(bytearray(TAIL_BYTES))
         load = load_file(entry.path, entry.size, buffer, mode=mode, full_limit=entry.size)

@@ -10,6 +10,11 @@ never idles while the coordinator reads), collects the columnar results into
 * a file that kills a worker twice becomes an error row (``WorkerCrashed``);
 * a dead worker is replaced, and the scan goes on.
 
+Remote objects (URLs) are fetched by a :class:`~scanner.remote.Fetcher` on threads of
+this process, a bounded window ahead; the coordinator waits on it as on the worker pipes,
+copies each fetched tail into a block like a local file's tail, and keeps it until the
+batch is parsed (a batch lost with a dead worker is retried without fetching again).
+
 Workers are started with ``spawn``, deliberately: ``fork`` would copy the caller's whole
 heap and its threads' locks (pyarrow's and duckdb's thread pools, tqdm's monitor), which
 can deadlock the child; ``forkserver`` would keep an extra server process around. Spawned
@@ -28,13 +33,15 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
-from typing import Any, Deque, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from tqdm import tqdm
 
 from scanner.discover import FileEntry
 from scanner.errors import TOO_LARGE, WORKER_CRASHED, ScanError
-from scanner.shm import DEFAULT_CAP_BYTES, MODES, TAIL_BYTES, Block, Slab, first_read_size, load_file
+from scanner.remote import DEFAULT_CONCURRENCY, Failed, Fetched, Fetcher, Job, is_remote
+from scanner.shm import (DEFAULT_CAP_BYTES, MODES, TAIL_BYTES, Block, Load, Slab, first_read_size, load_bytes,
+                         load_file)
 from scanner.worker import COLUMN_FIELDS, DETAILS, FILE_FIELDS, ROW_GROUP_FIELDS, Columns, worker_main
 
 __all__ = ["ScanResults", "scan", "default_workers", "DEPTH", "MAX_BATCH_FILES"]
@@ -72,6 +79,8 @@ class ScanResults:
         self.columns: Columns = _rows_table(COLUMN_FIELDS)
         self.row_groups: Columns = _rows_table(ROW_GROUP_FIELDS)
         self.remaining = count
+        #: file id -> (size, mtime_ns, etag) a remote answer told (HTTP has no listing)
+        self.objects: Dict[int, Tuple[int, int, Optional[str]]] = {}
 
     def add_batch(self, file_ids: Sequence[int], tables: Dict[str, Columns]) -> None:
         """Store a worker's tables for the files ``file_ids`` (in batch order)."""
@@ -91,6 +100,21 @@ class ScanResults:
         self.files["error_type"][file_id] = error_type
         self.files["error"][file_id] = error
         self.remaining -= 1
+
+    def add_object(self, file_id: int, fetched: Fetched) -> None:
+        """Record what fetching a remote object's tail told about it (size, mtime, ETag)."""
+        if fetched.size >= 0 or fetched.mtime_ns >= 0 or fetched.etag is not None:
+            self.objects[file_id] = (fetched.size, fetched.mtime_ns, fetched.etag)
+
+    def completed(self, entries: Sequence[FileEntry]) -> List[FileEntry]:
+        """``entries`` with what the fetches told where the listing did not say."""
+        done = list(entries)
+        for file_id, (size, mtime_ns, etag) in self.objects.items():
+            entry = done[file_id]
+            done[file_id] = entry._replace(size=entry.size if entry.size >= 0 else size,
+                                           mtime_ns=entry.mtime_ns if entry.mtime_ns >= 0 else mtime_ns,
+                                           etag=entry.etag if entry.etag is not None else etag)
+        return done
 
 
 def _rows_table(fields: Sequence[str]) -> Columns:
@@ -224,7 +248,7 @@ class _Scan:
     """State of one running scan: queues, slab, pool, progress bar and results."""
 
     def __init__(self, entries: Sequence[FileEntry], results: ScanResults, slab: Slab, pool: _Pool,
-                 bar: Any, mode: str, batch_files: int) -> None:
+                 bar: Any, mode: str, batch_files: int, fetcher: Optional[Fetcher] = None) -> None:
         self.entries = entries
         self.results = results
         self.slab = slab
@@ -238,18 +262,36 @@ class _Scan:
         self.first_read: Dict[int, int] = {}
         self.failed_starts = 0
         self._batch_ids = iter(range(sys.maxsize))
+        self.fetcher = fetcher
+        #: file id -> fetched tail of a remote object, kept until its batch is parsed
+        self.tails: Dict[int, bytes] = {}
 
     def run(self) -> None:
         """Scan until every file has a result."""
         while self.results.remaining:
+            self._collect_fetched()
             self._dispatch()
             if not self.results.remaining:
                 break
-            if not any(w.in_flight for w in self.pool.workers) and not (self.todo or self.retry):
+            fetching = self.fetcher is not None and self.fetcher.pending > 0
+            if not any(w.in_flight for w in self.pool.workers) and not (self.todo or self.retry or fetching):
                 raise RuntimeError(f"scanner bug: {self.results.remaining} files have no result "
                                    "and none is queued")
-            for worker in self._ready_workers(wait(self.pool.waitables(), timeout=1.0)):
+            waitables = self.pool.waitables() + ([self.fetcher] if fetching else [])
+            for worker in self._ready_workers(wait(waitables, timeout=1.0)):
                 self._service(worker)
+
+    def _collect_fetched(self) -> None:
+        """Queue the remote tails fetched meanwhile; failed fetches become error rows."""
+        if self.fetcher is None:
+            return
+        for file_id, outcome in self.fetcher.take():
+            if isinstance(outcome, Failed):
+                self._fail(file_id, outcome.error_type, outcome.error)
+            else:
+                self.tails[file_id] = outcome.tail
+                self.results.add_object(file_id, outcome)
+                self.todo.append(file_id)
 
     # -- sending
 
@@ -285,9 +327,21 @@ class _Scan:
         return None
 
     def _first_read(self, file_id: int) -> int:
+        tail = self.tails.get(file_id)
+        if tail is not None:
+            return first_read_size(len(tail), first_read=self.first_read.get(file_id, 0))
         return first_read_size(self.entries[file_id].size, mode=self.mode,
                                full_limit=self.slab.block_bytes,
                                first_read=self.first_read.get(file_id, 0))
+
+    def _load(self, file_id: int, region: memoryview) -> Load:
+        """Copy a file's tail (read now, or a remote object's fetched earlier) into ``region``."""
+        tail = self.tails.get(file_id)
+        if tail is not None:
+            return load_bytes(tail, region)
+        entry = self.entries[file_id]
+        return load_file(entry.path, entry.size, region, mode=self.mode, full_limit=self.slab.block_bytes,
+                         first_read=self.first_read.get(file_id, 0))
 
     def _fill(self, block: Block, source: Deque[int], limit: int) -> Tuple[List[int], List[Tuple[int, int]]]:
         """Copy files from the head of ``source`` into ``block`` until it or ``limit`` is full."""
@@ -296,16 +350,15 @@ class _Scan:
         offset = 0
         while source and len(file_ids) < limit:
             file_id = source[0]
-            entry = self.entries[file_id]
             with block.buf[offset:] as region:
-                load = load_file(entry.path, entry.size, region, mode=self.mode,
-                                 full_limit=self.slab.block_bytes,
-                                 first_read=self.first_read.get(file_id, 0))
+                load = self._load(file_id, region)
             if load.need and load.need <= self.slab.cap_bytes:
                 self.first_read[file_id] = load.need
                 self._grow_blocks(load.need)
                 break  # stays at the head of the queue, for a block with room
             source.popleft()
+            if self.fetcher is not None:
+                self.fetcher.consumed(file_id)  # in shared memory now: the fetcher may go on
             if load.need:
                 self._fail(file_id, TOO_LARGE, f"footer and trailer need {load.need} bytes of "
                            f"shared memory, more than the cap of {self.slab.cap_bytes} (--shm-bytes)")
@@ -328,6 +381,7 @@ class _Scan:
 
     def _fail(self, file_id: int, error_type: str, error: str) -> None:
         self.results.add_error(file_id, error_type, error)
+        self.tails.pop(file_id, None)
         self.bar.update(1)
 
     # -- receiving
@@ -355,6 +409,9 @@ class _Scan:
                 raise RuntimeError(f"scanner bug: batch {message[1]} answered, {batch.batch_id} expected")
             self.results.add_batch(batch.file_ids, message[2])
             self.slab.release(batch.block)
+            if self.tails:
+                for file_id in batch.file_ids:
+                    self.tails.pop(file_id, None)
             self.bar.update(len(batch.file_ids))
         elif kind == "fatal":
             raise ScanError(f"a worker could not start: {message[1]}")
@@ -389,14 +446,16 @@ class _Scan:
 
 def scan(entries: Sequence[FileEntry], *, workers: Optional[int] = None, mode: str = "tail",
          detail: str = "columns", shm_bytes: int = DEFAULT_CAP_BYTES,
-         progress: Optional[bool] = None) -> ScanResults:
+         progress: Optional[bool] = None, storage_options: Optional[Mapping[str, Any]] = None,
+         concurrency: int = DEFAULT_CONCURRENCY, hints: Optional[Mapping[str, int]] = None) -> ScanResults:
     """Parse the footer of every discovered file in worker processes.
 
     Parameters
     ----------
     entries : sequence of FileEntry
         From :func:`scanner.discover.discover`; entries that already carry an error are
-        recorded as error rows without being read.
+        recorded as error rows without being read. Entries whose path is a URL are
+        fetched (always their tail, whatever ``mode`` says).
     workers : int, optional
         Worker processes; default: the cores this process may use. Fewer are started
         when there are too few files to keep them busy.
@@ -408,17 +467,26 @@ def scan(entries: Sequence[FileEntry], *, workers: Optional[int] = None, mode: s
         Byte cap of the shared memory slab (at least 1 MiB).
     progress : bool, optional
         Show a tqdm bar on stderr; ``None``: only when stderr is a terminal.
+    storage_options : mapping, optional
+        For the fsspec filesystems of URLs.
+    concurrency : int
+        Remote requests in flight at once.
+    hints : mapping, optional
+        URL -> footer length from an earlier index: one exact request for that object.
 
     Raises
     ------
     ScanError
-        No room in ``/dev/shm``, or workers that cannot start.
+        No room in ``/dev/shm``, workers that cannot start, or a remote host that cannot
+        be reached at all.
     KeyboardInterrupt
         After stopping the workers and unlinking every block.
     """
-    _check_options(workers, mode, detail, shm_bytes)
+    _check_options(workers, mode, detail, shm_bytes, concurrency)
     results = ScanResults(len(entries))
     todo = [i for i, e in enumerate(entries) if e.error_type is None]
+    remote = [Job(i, entries[i].path, entries[i].size, (hints or {}).get(entries[i].path))
+              for i in todo if is_remote(entries[i].path)]
     workers, batch_files, block_bytes = _plan(len(todo), workers or default_workers(), mode, shm_bytes)
     with _progress_bar(len(entries), progress) as bar:
         for i, entry in enumerate(entries):
@@ -427,14 +495,14 @@ def scan(entries: Sequence[FileEntry], *, workers: Optional[int] = None, mode: s
                 bar.update(1)
         if not todo:
             return results
-        with Slab(shm_bytes, block_bytes) as slab:
+        with Slab(shm_bytes, block_bytes) as slab, _fetcher(remote, storage_options, concurrency) as fetcher:
             pool = _Pool(detail)
             graceful = False
             try:
                 for _ in range(workers):
                     pool.spawn()
-                run = _Scan(entries, results, slab, pool, bar, mode, batch_files)
-                run.todo.extend(todo)
+                run = _Scan(entries, results, slab, pool, bar, mode, batch_files, fetcher)
+                run.todo.extend(i for i in todo if not is_remote(entries[i].path))
                 run.run()
                 graceful = True
             finally:
@@ -458,15 +526,31 @@ def _plan(files: int, workers: int, mode: str, shm_bytes: int) -> Tuple[int, int
     return workers, batch_files, block_bytes
 
 
-def _check_options(workers: Optional[int], mode: str, detail: str, shm_bytes: int) -> None:
+def _check_options(workers: Optional[int], mode: str, detail: str, shm_bytes: int, concurrency: int) -> None:
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, not {concurrency}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if detail not in DETAILS:
         raise ValueError(f"detail must be one of {DETAILS}, not {detail!r}")
     if shm_bytes < 2**20:
         raise ValueError(f"shm_bytes must be at least 1 MiB, not {shm_bytes}")
+
+
+@contextmanager
+def _fetcher(jobs: Sequence[Job], storage_options: Optional[Mapping[str, Any]],
+             concurrency: int) -> Iterator[Optional[Fetcher]]:
+    """A :class:`Fetcher` for the remote objects (fetching starts at once), or ``None``."""
+    if not jobs:
+        yield None
+        return
+    fetcher = Fetcher(jobs, storage_options, concurrency)
+    try:
+        yield fetcher
+    finally:
+        fetcher.close()
 
 
 @contextmanager

@@ -10,12 +10,16 @@ directories become partition values of every file below them.
 Problems with single entries (a broken link, a directory that cannot be listed, a FIFO)
 become entries with an error, so that they show up as error rows; only a root that does
 not exist stops the scan.
+
+A root that is a URL (``s3://bucket/prefix/``, ``gs://...``, ``https://...``) is listed by
+:func:`scanner.remote.list_url` with the same skip rules and partitions; its entries carry
+the URL as ``path`` and, when the listing says, the object's ``etag``.
 """
 from __future__ import annotations
 
 import os
 import stat
-from typing import Iterable, Iterator, List, NamedTuple, Optional, Set, Tuple, Union
+from typing import Any, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Set, Tuple, Union
 from urllib.parse import unquote
 
 from scanner.errors import ScanError
@@ -31,7 +35,12 @@ Partitions = Tuple[Tuple[str, Optional[str]], ...]
 
 
 class FileEntry(NamedTuple):
-    """One file to scan, or one that could not even be listed (``error_type`` set)."""
+    """One file to scan, or one that could not even be listed (``error_type`` set).
+
+    ``path`` is an absolute path, or the URL of a remote object; ``size`` and
+    ``mtime_ns`` are -1 when unknown (HTTP objects before their tail is fetched);
+    ``etag`` is the object's ETag when a listing gave one.
+    """
 
     path: str
     size: int = -1
@@ -39,15 +48,21 @@ class FileEntry(NamedTuple):
     partitions: Partitions = ()
     error_type: Optional[str] = None
     error: Optional[str] = None
+    etag: Optional[str] = None
 
 
-def discover(paths: Iterable[Union[str, "os.PathLike[str]"]]) -> List[FileEntry]:
+def discover(paths: Iterable[Union[str, "os.PathLike[str]"]],
+             storage_options: Optional[Mapping[str, Any]] = None) -> List[FileEntry]:
     """List the files below ``paths`` (directories are walked, files taken as they are).
 
     Parameters
     ----------
     paths : iterable of str or path-like
-        Directories and files; each path appears once in the result, at its first place.
+        Directories and files, or URLs: prefixes of an object store (listed with
+        fsspec) and HTTP(S) objects. Each path appears once in the result, at its first
+        place.
+    storage_options : mapping, optional
+        For the fsspec filesystems of URLs (credentials, ``endpoint_url``, ...).
 
     Returns
     -------
@@ -57,12 +72,22 @@ def discover(paths: Iterable[Union[str, "os.PathLike[str]"]]) -> List[FileEntry]
     Raises
     ------
     ScanError
-        A root does not exist or cannot be examined.
+        A root does not exist or cannot be examined; a prefix cannot be listed (wrong
+        endpoint, denied credentials, missing bucket) or holds nothing.
     """
     seen: Set[str] = set()
     found: List[FileEntry] = []
     for path in paths:
-        for entry in _discover_root(os.path.abspath(os.fspath(path))):
+        path = os.fspath(path)
+        if isinstance(path, str) and path.startswith("file://"):
+            path = path[len("file://"):]
+        if isinstance(path, str) and "://" in path:
+            from scanner.remote import list_url  # fsspec only when a URL is scanned
+
+            listed: Iterable[FileEntry] = list_url(path, storage_options)
+        else:
+            listed = _discover_root(os.path.abspath(path))
+        for entry in listed:
             if entry.path not in seen:
                 seen.add(entry.path)
                 found.append(entry)

@@ -26,7 +26,8 @@ from scanner.errors import FILE_CHANGED, ScanError
 
 __all__ = [
     "SHM_DIR", "NAME_PREFIX", "TAIL_BYTES", "DEFAULT_CAP_BYTES", "MODES",
-    "Block", "Slab", "Load", "attach", "load_file", "first_read_size", "free_bytes", "sweep_orphans",
+    "Block", "Slab", "Load", "attach", "load_file", "load_bytes", "first_read_size", "free_bytes",
+    "sweep_orphans",
 ]
 
 #: Where POSIX shared memory objects live as files on Linux.
@@ -314,6 +315,18 @@ def load_file(path: str, size: int, region: memoryview, *, mode: str = "tail",
         return _os_error(exc)
     finally:
         os.close(fd)
+
+
+def load_bytes(data: bytes, region: memoryview) -> Load:
+    """Copy bytes fetched elsewhere (a remote object's tail) to the start of ``region``.
+
+    Returns ``Load(length=len(data))``, or ``Load(need=len(data))`` when ``region`` is
+    too small (nothing copied).
+    """
+    if len(data) > len(region):
+        return Load(need=len(data))
+    region[:len(data)] = data
+    return Load(length=len(data))
 
 
 def first_read_size(size: int, *, mode: str = "tail", full_limit: int = 0,
