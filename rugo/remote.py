@@ -12,11 +12,16 @@ import errno
 import re
 from typing import Any, Mapping, Optional, Tuple
 
-__all__ = ["is_url", "filesystem_for", "fetch_tail", "tail_request_size", "footer_length"]
+from rugo.errors import FooterLengthError
+
+__all__ = ["is_url", "filesystem_for", "fetch_tail", "tail_request_size", "footer_length", "MAX_FOOTER_BYTES"]
 
 #: bytes asked for first when nothing is known about the footer
 TAIL_READ_SIZE = 64 * 1024
 TRAILER = 8
+#: the largest footer fetched (as for local files, rugo/_ext/tail.h): a trailer claiming
+#: more is a FooterLengthError, not a giant download
+MAX_FOOTER_BYTES = 1 << 30
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
@@ -96,6 +101,9 @@ def fetch_tail(fs: Any, path: str, *, footer_size_hint: Optional[int] = None, si
     tail = _cat_suffix(fs, path, want, size, name)
     claimed = footer_length(tail)
     if claimed is not None and len(tail) == want and claimed + TRAILER > want:
+        if claimed > MAX_FOOTER_BYTES:
+            raise FooterLengthError(f"footer length {claimed} exceeds the {MAX_FOOTER_BYTES} bytes rugo fetches",
+                                    name)
         if size is None or claimed + TRAILER <= size:
             tail = _cat_suffix(fs, path, claimed + TRAILER, size, name)
     return tail

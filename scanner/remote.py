@@ -42,6 +42,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Deque, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple, Union
 from urllib.parse import urlsplit
 
+from rugo.errors import RugoError
 from rugo.remote import fetch_tail, filesystem_for
 from scanner.discover import IGNORED_PREFIXES, FileEntry, Partitions, partition_of
 from scanner.errors import ScanError
@@ -129,6 +130,8 @@ def classify(exc: BaseException, url: str) -> Failed:
         return Failed("OSError", f"{answer}: {url}")
     if isinstance(exc, OSError):
         return Failed(type(exc).__name__, f"{_first_line(exc)}: {url}")
+    if isinstance(exc, RugoError):   # about this object's bytes (a giant footer claim): a row
+        return Failed(type(exc).__name__, str(exc))
     return Failed(type(exc).__name__, f"{_first_line(exc)}: {url}", systemic=True)
 
 

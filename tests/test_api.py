@@ -304,3 +304,21 @@ def test_threads_read_concurrently(small_file: Path, big_footer_file: Path):
     with ThreadPoolExecutor(4) as pool:
         for path, md in zip(jobs, pool.map(pm.read_metadata, jobs)):
             assert md == expected[path]
+
+
+def test_file_claiming_a_giant_footer_is_not_read(tmp_path: Path):
+    """A trailer claiming 2 GiB in a (sparse) 3 GiB file: an error, no 2 GiB read."""
+    import tracemalloc
+    path = tmp_path / "giant.parquet"
+    with open(path, "wb") as f:
+        f.truncate(3 << 30)
+        f.seek((3 << 30) - 8)
+        f.write(struct.pack("<I", 2 << 30) + b"PAR1")
+    tracemalloc.start()
+    try:
+        with pytest.raises(FooterLengthError, match="exceeds the 1073741824 bytes") as info:
+            pm.read_metadata(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert info.value.path == str(path) and peak < 1 << 20

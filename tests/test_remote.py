@@ -177,3 +177,14 @@ class TestUserGuideExamples:
         data = response["Body"].read()
         metadata = parquet_meta.read_metadata_from_bytes(data)
         assert metadata == _local(SMALL)
+
+
+def test_remote_giant_footer_claim_is_not_fetched():
+    """rugo.remote refuses a trailer claiming more than MAX_FOOTER_BYTES before fetching it."""
+    import fsspec
+
+    from rugo.remote import MAX_FOOTER_BYTES, fetch_tail
+    fs = fsspec.filesystem("memory")
+    fs.pipe_file("/giant.parquet", b"\0" * 70_000 + (MAX_FOOTER_BYTES + 1).to_bytes(4, "little") + b"PAR1")
+    with pytest.raises(FooterLengthError, match="memory://giant.parquet: footer length"):
+        fetch_tail(fs, "/giant.parquet", url="memory://giant.parquet")

@@ -421,3 +421,13 @@ def test_cli_interrupted_mid_remote_scan_exits_cleanly(tmp_path: Path) -> None:
             kill_group(proc)
             raise
     assert shm_blocks(proc.pid) == []
+
+
+def test_giant_footer_claim_is_an_error_row_not_a_stopped_scan():
+    """A trailer claiming more than rugo fetches is that object's error row."""
+    from rugo.errors import FooterLengthError
+    from rugo.remote import MAX_FOOTER_BYTES
+    from scanner.remote import classify
+    failed = classify(FooterLengthError(f"footer length {MAX_FOOTER_BYTES + 1} exceeds", "memory://x"), "memory://x")
+    assert failed.error_type == "FooterLengthError" and not failed.systemic and not failed.retryable
+    assert "memory://x" in failed.error

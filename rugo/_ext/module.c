@@ -133,6 +133,7 @@ typedef struct {
     uint64_t size;
     int err;        /* errno */
     int owned;      /* buf is ours to free (not the thread's reusable buffer) */
+    uint32_t too_large;   /* the trailer claims a footer over TAIL_MAX_FOOTER */
 } tail_read;
 
 /* Each thread keeps its read buffer between calls (reading runs without the GIL, so it is
@@ -238,6 +239,10 @@ static void read_tail(const char *path, tail_read *r)
     r->n = want;
     tail_info t;
     tail_check(r->buf, r->n, r->size, &t);
+    if (t.status == TAIL_TOO_LONG && t.footer_len > TAIL_MAX_FOOTER) {
+        r->too_large = t.footer_len;
+        goto out;
+    }
     if (t.status == TAIL_TOO_LONG && (uint64_t)t.footer_len + TAIL_TRAILER <= r->size) {
         size_t need = (size_t)t.footer_len + TAIL_TRAILER;
         uint8_t *big = acquire_buffer(r, need);
@@ -273,6 +278,11 @@ static PyObject *py_read_file(PyObject *self, PyObject *args)
         PyObject *name = PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(path));
         out = PyErr_SetFromErrnoWithFilenameObject(r.err == ENOMEM ? PyExc_MemoryError : PyExc_OSError, name);
         Py_XDECREF(name);
+    } else if (r.too_large) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "footer length %u exceeds the %u bytes rugo reads from a file",
+                 r.too_large, TAIL_MAX_FOOTER);
+        out = rugo_raise(R.FooterLengthError, msg, -1, NULL);
     } else {
         out = parse_bytes(r.buf, r.n, r.size, stats, max_rg);
     }

@@ -7,6 +7,10 @@
 
 #define TAIL_TRAILER 8
 #define TAIL_DEFAULT_READ (64 * 1024)
+/* The largest footer a file read will fetch (1 GiB): a trailer claiming more is a
+ * FooterLengthError, not a giant allocation. In-memory buffers are parsed whatever their
+ * size (the caller already holds the bytes). Same limit as rugo.remote.MAX_FOOTER_BYTES. */
+#define TAIL_MAX_FOOTER (1u << 30)
 
 enum { TAIL_OK = 0, TAIL_TOO_SHORT, TAIL_NOT_PARQUET, TAIL_ENCRYPTED, TAIL_ZERO_LENGTH, TAIL_TOO_LONG };
 
