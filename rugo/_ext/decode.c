@@ -255,7 +255,6 @@ static int skip_value(cursor *c, int type, int depth, int in_collection)
     }
 }
 
-int cur_skip(cursor *c, int type, int depth) { return skip_value(c, type, depth, 0); }
 
 /* ---------------------------------------------------------------- values */
 

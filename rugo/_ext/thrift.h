@@ -21,7 +21,7 @@ enum {
 };
 
 /* error kinds a cursor can record; module.c maps them to Python exception classes */
-enum { ERR_NONE = 0, ERR_THRIFT = 1, ERR_FORMAT = 2, ERR_MEMORY = 3 };
+enum { ERR_NONE = 0, ERR_THRIFT = 1, ERR_MEMORY = 2 };
 
 #define RUGO_ERRMSG 200
 
@@ -174,9 +174,7 @@ static inline int cur_list(cursor *c, int *elem_type, uint32_t *count)
     return 1;
 }
 
+/* nested skips (and decoded structs) go at most this deep */
 #define SKIP_DEPTH_MAX 64
-
-/* Skip one value of a wire type, nested containers included, to a depth cap. */
-int cur_skip(cursor *c, int type, int depth);
 
 #endif
