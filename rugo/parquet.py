@@ -15,8 +15,9 @@ import os
 from typing import Any, BinaryIO, Dict, Mapping, Optional, Union
 
 from rugo import _footer
-from rugo.errors import RugoError
-from rugo.remote import TAIL_READ_SIZE, TRAILER, fetch_tail, filesystem_for, footer_length, is_url
+from rugo.errors import FooterLengthError, RugoError
+from rugo.remote import (MAX_FOOTER_BYTES, TAIL_READ_SIZE, TRAILER, fetch_tail, filesystem_for, footer_length,
+                         is_url)
 
 __all__ = ["read_metadata", "read_metadata_from_bytes", "read_metadata_from_memoryview", "TAIL_READ_SIZE"]
 
@@ -82,33 +83,35 @@ def read_metadata(source: Source, *, schema_only: bool = False, include_statisti
         The file is not readable Parquet; the error names the file or URL.
     """
     limit = _check_options(schema_only, include_statistics, max_row_groups)
-    if type(source) is str and "://" not in source and footer_size_hint is None and storage_options is None:
-        try:   # the common case first: a local path, read in C
-            return _footer.read_file(source, include_statistics, limit)
-        except RugoError as exc:
-            raise _named(exc, source) from None
-    if is_url(source) and not source.startswith("file://"):
-        fs, path = filesystem_for(source, storage_options)
-        tail = fetch_tail(fs, path, footer_size_hint=footer_size_hint, url=source)
-        try:
-            return _footer.parse(tail, include_statistics, limit)
-        except RugoError as exc:
-            raise _named(exc, source) from None
+    if isinstance(source, str) and "://" in source:
+        if source.startswith("file://"):
+            source = source[len("file://"):]
+        elif is_url(source):
+            return _read_url(source, include_statistics, limit, footer_size_hint, storage_options)
     if footer_size_hint is not None or storage_options is not None:
         raise TypeError("footer_size_hint and storage_options apply to URLs only")
-    if isinstance(source, str) and source.startswith("file://"):
-        source = source[len("file://"):]
-    if hasattr(source, "read") and hasattr(source, "seek"):
+    if not isinstance(source, (str, bytes, os.PathLike)) and hasattr(source, "read") and hasattr(source, "seek"):
         name = getattr(source, "path", None) or getattr(source, "name", None)
         try:
             return _footer.parse(_read_tail(source), include_statistics, limit)
         except RugoError as exc:
             raise _named(exc, name) from None
     path = os.fspath(source)
-    try:
+    try:   # open + pread of the tail in C, without the GIL
         return _footer.read_file(path, include_statistics, limit)
     except RugoError as exc:
         raise _named(exc, path) from None
+
+
+def _read_url(url: str, include_statistics: bool, limit: int, footer_size_hint: Optional[int],
+              storage_options: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """Fetch an object's tail through fsspec (1 request, 2 for large footers) and parse it."""
+    fs, path = filesystem_for(url, storage_options)
+    tail = fetch_tail(fs, path, footer_size_hint=footer_size_hint, url=url)
+    try:
+        return _footer.parse(tail, include_statistics, limit)
+    except RugoError as exc:
+        raise _named(exc, url) from None
 
 
 def _read_tail(f: BinaryIO) -> bytes:
@@ -119,6 +122,8 @@ def _read_tail(f: BinaryIO) -> bytes:
     tail = f.read(want)
     claimed = footer_length(tail)
     if claimed is not None and len(tail) < claimed + TRAILER <= size:
+        if claimed > MAX_FOOTER_BYTES:   # the same limit as file paths and URLs
+            raise FooterLengthError(f"footer length {claimed} exceeds the {MAX_FOOTER_BYTES} bytes rugo reads")
         f.seek(size - claimed - TRAILER)
         tail = f.read(claimed + TRAILER)
     return tail

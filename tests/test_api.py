@@ -322,3 +322,6 @@ def test_file_claiming_a_giant_footer_is_not_read(tmp_path: Path):
     finally:
         tracemalloc.stop()
     assert info.value.path == str(path) and peak < 1 << 20
+    with open(path, "rb") as f, pytest.raises(FooterLengthError, match="exceeds") as info:
+        pm.read_metadata(f)   # a file object: the same limit
+    assert info.value.path == str(path)
