@@ -4,22 +4,35 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from multiprocessing import resource_tracker
+
 import scanner
+from scanner.catalogue import is_index
 from scanner.errors import ScanError
 from scanner.remote import DEFAULT_CONCURRENCY
 
 EPILOG = """\
 what it does:
-  Walks every DIR (files given directly are taken as they are), skipping names that
-  start with '.' or '_' as pyarrow datasets do, reads each file's Parquet footer in
-  worker processes through shared memory, and prints a summary: files, ok / failed,
-  rows, bytes, distinct schemas, the largest footers and the errors. Files that are
-  not Parquet, empty, encrypted, truncated, vanished or unreadable are counted as
-  failed; they never stop the scan.
+  Walks every DIR (files given directly are taken as they are), reads each file's
+  Parquet footer in worker processes through shared memory, and prints a summary:
+  files, ok / failed, rows, bytes, distinct schemas, the largest footers, the errors and
+  how many files were skipped and why. Files that are not Parquet, empty, encrypted,
+  truncated, vanished or unreadable are counted as failed; they never stop the scan.
+
+which files:
+  Skipped below a DIR: names starting with '.' or '_' (as pyarrow datasets skip them:
+  _SUCCESS, _delta_log/, .crc files), the --output index, any other scanner index, and
+  table-format sidecars: *.json *.avro *.crc *.md *.txt *.text *.log *.yaml *.yml
+  (Iceberg metadata, snapshots, version-hint.text, checksums, READMEs). Every other
+  file is scanned whatever its name (Hive writes Parquet files as 000000_0). --include
+  GLOB scans only matching files (the sidecar list then no longer applies); --exclude
+  GLOB skips matching files. A GLOB matches a file's name or its path below DIR:
+    python -m scanner lake/ --exclude 'staging/*' --include '*.parquet' --include '0000*'
 
 remote data:
   A URL is scanned like a directory: s3://bucket/prefix/ and gs://bucket/prefix/ are
@@ -44,9 +57,10 @@ index (--output):
     SELECT file_name, num_rows FROM 'index.parquet' WHERE status = 'ok'
 
 exit status:
-  0 scanned (even if files failed, unless --strict); 1 --strict and a file failed;
-  2 bad arguments or the scan could not run (missing DIR, a prefix that cannot be
-  listed, an unreachable host, no room in /dev/shm);
+  0 scanned (even if files failed or none were found, unless --strict); 1 --strict and
+  a file failed or no file was found; 2 bad arguments or the scan could not run
+  (missing DIR, an --output that is not an index (without --force) or cannot be
+  written, a prefix that cannot be listed, an unreachable host, no room in /dev/shm);
   130 interrupted (Ctrl-C), 143 terminated (SIGTERM). No shared memory is left
   behind in any case.
 """
@@ -64,7 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also scan the paths or URLs listed in PATH, one per line ('-': standard "
                              "input; blank lines and lines starting with '#' are skipped)")
     parser.add_argument("-o", "--output", metavar="PATH",
-                        help="write the catalogue as a Parquet index file to PATH")
+                        help="write the catalogue as a Parquet index file to PATH (never over an existing "
+                             "file that is not an index, unless --force; PATH itself is never scanned)")
+    parser.add_argument("--force", action="store_true",
+                        help="let --output replace an existing file that is not a scanner index")
+    parser.add_argument("--include", action="append", default=[], metavar="GLOB",
+                        help="scan only files whose name or path below the root matches GLOB "
+                             "(repeatable; replaces the default sidecar excludes)")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                        help="skip files whose name or path below the root matches GLOB (repeatable; "
+                             "wins over --include)")
     parser.add_argument("-w", "--workers", type=_positive, metavar="N",
                         help="worker processes (default: the cores this process may use)")
     parser.add_argument("--mode", choices=("tail", "full"), default="tail",
@@ -76,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "row_groups: also one row per column chunk")
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="summary as aligned text (default) or JSON")
-    parser.add_argument("--shm-bytes", type=_positive, default=64 * 2**20, metavar="BYTES",
-                        help="byte cap of the shared memory slab (default 64 MiB, minimum 1 MiB)")
+    parser.add_argument("--shm-bytes", type=_byte_size, default=64 * 2**20, metavar="SIZE",
+                        help="byte cap of the shared memory slab: bytes, or with a unit: 64MiB, 1GiB, "
+                             "500MB (default 64 MiB, minimum 1 MiB)")
     parser.add_argument("--top", type=_positive, default=5, metavar="N",
                         help="schemas, largest footers and errors to list (default 5)")
     parser.add_argument("--no-progress", action="store_true",
@@ -101,9 +125,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
+          "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+MIN_SHM_BYTES = 2**20
+
+
+def _byte_size(text: str) -> int:
+    """A byte count with an optional unit (KiB, MiB, GiB, TiB, and KB, MB, GB, TB: powers of 1000)."""
+    match = _SIZE.match(text)
+    unit = match.group(2).lower() if match else ""
+    if not match or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"expected a size such as 67108864, 64MiB or 1GiB, not {text!r}")
+    value = int(float(match.group(1)) * _UNITS[unit])
+    if value < MIN_SHM_BYTES:
+        raise argparse.ArgumentTypeError(f"must be at least 1 MiB, not {text!r}")
     return value
 
 
@@ -133,50 +178,88 @@ def _option(item: str) -> Tuple[str, Any]:
         return key, text
 
 
-def _paths(args: argparse.Namespace) -> List[str]:
-    paths = list(args.paths)
+def _paths(args: argparse.Namespace) -> Tuple[List[str], List[str]]:
+    """The paths given as arguments, and those listed in ``--from-file``."""
+    listed: List[str] = []
     if args.from_file:
         with (sys.stdin if args.from_file == "-" else open(args.from_file, encoding="utf-8")) as f:
-            paths += [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
-    return paths
+            listed = [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+    return list(args.paths), listed
+
+
+def _check_roots(paths: Sequence[str]) -> None:
+    """Every local path given as an argument exists (a typo is a usage error, not a row)."""
+    for path in paths:
+        if "://" not in path or path.startswith("file://"):
+            local = path[len("file://"):] if path.startswith("file://") else path
+            if not os.path.lexists(local):
+                raise ScanError(f"{path}: No such file or directory")
+
+
+def _check_output(path: str, force: bool) -> None:
+    """Refuse an ``--output`` that would destroy data or cannot be written, before scanning."""
+    if os.path.isdir(path):
+        raise ScanError(f"--output {path} is a directory; name the index file")
+    if os.path.lexists(path) and not force and not is_index(path):
+        raise ScanError(f"--output {path} exists and is not a scanner index; refusing to overwrite it "
+                        "(choose another path, or --force to replace it)")
+    directory = os.path.dirname(os.path.abspath(path))
+    probe = os.path.join(directory, f".{os.path.basename(path)}.probe-{os.getpid()}")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as exc:
+        raise ScanError(f"cannot write --output {path}: {exc.strerror or exc} ({directory})") from None
 
 
 def _hints(args: argparse.Namespace) -> Optional[str]:
     """``--index-hints``, else the ``--output`` file when it is a scanner index."""
-    if args.index_hints or not args.output or not os.path.isfile(args.output):
+    if args.index_hints:
+        if not os.path.exists(args.index_hints):
+            print(f"scanner: warning: --index-hints {args.index_hints} does not exist; "
+                  "fetching without hints", file=sys.stderr)
+            return None
         return args.index_hints
-    try:
-        import pyarrow.parquet as pq
-
-        from scanner.catalogue import INDEX_METADATA_KEY
-
-        metadata = pq.read_schema(args.output).metadata or {}
-    except Exception:  # not Parquet: it will be overwritten, not read
-        return None
-    return args.output if INDEX_METADATA_KEY.encode() in metadata else None
+    return args.output if args.output and is_index(args.output) else None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    Every process it started (workers, the multiprocessing resource tracker) has ended
+    when it returns.
+    """
+    try:
+        return _main(argv)
+    finally:
+        _stop_resource_tracker()
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so workers are stopped and blocks unlinked.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
-        paths = _paths(args)
-        if not paths:
+        given, listed = _paths(args)
+        if not given and not listed:
             parser.error("give at least one DIR or URL (or --from-file)")
+        _check_roots(given)
+        if args.output:
+            _check_output(args.output, args.force)
+        paths = given + listed
         catalogue = scanner.build_catalogue(
             paths, workers=args.workers, mode=args.mode, detail=args.detail,
             progress=False if args.no_progress else None, shm_bytes=args.shm_bytes,
             storage_options=storage_options(args, paths), concurrency=args.concurrency,
-            index_hints=_hints(args))
+            index_hints=_hints(args), include=args.include, exclude=args.exclude,
+            ignore=[args.output] if args.output else [], missing_ok=True)
         if args.output:
             catalogue.write(args.output)
     except ScanError as exc:
         print(f"scanner: error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, OSError) as exc:  # option values out of range, an unreadable --from-file
+    except (ValueError, OSError) as exc:  # an unreadable --from-file, a bad --storage-option
         print(f"scanner: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -184,12 +267,38 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     summary = catalogue.summary(top=args.top)
     summary["output"] = os.path.abspath(args.output) if args.output else None
+    if not summary["files"]:
+        print(f"scanner: no files to scan{_skipped_note(summary['skipped'])}", file=sys.stderr)
     try:
         print(json.dumps(summary, indent=2) if args.format == "json" else format_summary(summary))
         sys.stdout.flush()
     except BrokenPipeError:  # piped into head: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
-    return 1 if args.strict and summary["failed"] else 0
+    return 1 if args.strict and (summary["failed"] or not summary["files"]) else 0
+
+
+def _skipped_note(skipped: Dict[str, int]) -> str:
+    total = sum(skipped.values())
+    if not total:
+        return ""
+    return f" ({total:,} skipped: " + ", ".join(f"{n:,} {why}" for why, n in skipped.items()) + ")"
+
+
+def _stop_resource_tracker() -> None:
+    """End multiprocessing's resource tracker process now, rather than after we exit.
+
+    Shared memory makes multiprocessing start a tracker process, which would otherwise
+    outlive this one for a moment (it exits when it sees our end of its pipe close): a
+    caller waiting on our process group would find it still there. Every block is
+    already unlinked by now, so it has nothing left to clean up.
+    """
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)
+    if stop is not None:
+        try:
+            stop()
+        except Exception:  # pragma: no cover - never let shutdown hide the real outcome
+            pass
 
 
 def format_summary(summary: Dict[str, Any]) -> str:
@@ -203,6 +312,11 @@ def format_summary(summary: Dict[str, Any]) -> str:
         f"{_size(summary['footer_bytes'])} of footers",
         f"schemas        {summary['distinct_schemas']:,} distinct",
     ]
+    if summary["skipped"]:
+        lines.append(f"skipped        {sum(summary['skipped'].values()):,} "
+                     f"({', '.join(f'{n:,} {why}' for why, n in summary['skipped'].items())})")
+    if summary["retried"]:
+        lines.append(f"retried        {summary['retried']:,} files (a worker died while parsing them)")
     if summary["partition_columns"]:
         lines.append(f"partitions     {', '.join(summary['partition_columns'])}")
     lines += _section("largest schemas (fingerprint, files, leaf columns, example)",
@@ -213,6 +327,9 @@ def format_summary(summary: Dict[str, Any]) -> str:
     lines += _section("errors by type", [[f"{n:,}", t] for t, n in summary["errors_by_type"].items()])
     lines += _section("first errors", [[e["error_type"], f"{e['file_name']}: {e['error']}"]
                                        for e in summary["errors"]])
+    if summary["more_errors"]:
+        lines.append(f"  ... and {summary['more_errors']:,} more errors (--top N lists more; "
+                     "--output keeps them all)")
     if summary["output"]:
         lines.append(f"index written to {summary['output']}")
     return "\n".join(lines)

@@ -32,14 +32,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from scanner.coordinator import ScanResults, scan
-from scanner.discover import FileEntry, discover
+from scanner.discover import discover
+from scanner.entries import SKIP_INDEX, FileEntry, Selection
 from scanner.errors import ScanError
 from scanner.remote import DEFAULT_CONCURRENCY, Failed, fetch_one, footer_hints, is_remote
 from scanner.shm import DEFAULT_CAP_BYTES, TAIL_BYTES, load_file
 from scanner.worker import parse_batch
 
 __all__ = ["Catalogue", "Field", "FILES", "COLUMNS", "ROW_GROUPS", "build_catalogue", "scan_file",
-           "INDEX_METADATA_KEY", "encode_bound", "decode_bound"]
+           "INDEX_METADATA_KEY", "encode_bound", "decode_bound", "is_index"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -280,20 +281,25 @@ class Catalogue:
     """
 
     def __init__(self, files: pd.DataFrame, columns: pd.DataFrame, row_groups: pd.DataFrame,
-                 detail: str = "columns", partition_columns: Sequence[str] = ()) -> None:
+                 detail: str = "columns", partition_columns: Sequence[str] = (),
+                 skipped: Optional[Dict[str, int]] = None, retried: int = 0) -> None:
         self.files = files
         self.columns = columns
         self.row_groups = row_groups
         self.detail = detail
         self.partition_columns = list(partition_columns)
+        #: reason -> files not scanned (hidden names, sidecars, globs, the index itself)
+        self.skipped: Dict[str, int] = dict(skipped or {})
+        #: files parsed again because a worker died while parsing them
+        self.retried = retried
 
     def __repr__(self) -> str:
         return (f"<Catalogue {len(self.files)} files, {len(self.columns)} columns, "
                 f"{len(self.row_groups)} row groups, detail={self.detail!r}>")
 
     @classmethod
-    def from_results(cls, entries: Sequence[FileEntry], results: ScanResults,
-                     detail: str = "columns") -> "Catalogue":
+    def from_results(cls, entries: Sequence[FileEntry], results: ScanResults, detail: str = "columns",
+                     skipped: Optional[Dict[str, int]] = None) -> "Catalogue":
         """Build the DataFrames from discovered entries and the workers' results."""
         entries = results.completed(entries)
         paths = [e.path for e in entries]
@@ -308,7 +314,7 @@ class Catalogue:
         return cls(_frame(data, _files_fields(partitions)),
                    _frame(_rows_by_file(results.columns, paths), COLUMNS),
                    _frame(_rows_by_file(results.row_groups, paths), ROW_GROUPS),
-                   detail, list(partitions))
+                   detail, list(partitions), skipped, results.retried)
 
     def to_arrow(self) -> pa.Table:
         """The index as an Arrow table: one row per file, ``columns`` / ``row_groups`` nested."""
@@ -319,7 +325,7 @@ class Catalogue:
         for name, frame, fields in nested:
             arrays[name] = _nest(frame, fields, self.files["file_name"])
         meta = {"format": _INDEX_FORMAT, "detail": self.detail,
-                "partition_columns": self.partition_columns}
+                "partition_columns": self.partition_columns, "skipped": self.skipped}
         table = pa.table(arrays)
         return table.replace_schema_metadata({INDEX_METADATA_KEY: json.dumps(meta)})
 
@@ -362,7 +368,20 @@ class Catalogue:
         files = _arrow_to_frame(table, _files_fields(parts))
         nested = {name: _unnest(table, name, fields) for name, fields in
                   (("columns", COLUMNS), ("row_groups", ROW_GROUPS))}
-        return cls(files, nested["columns"], nested["row_groups"], meta["detail"], parts)
+        return cls(files, nested["columns"], nested["row_groups"], meta["detail"], parts,
+                   meta.get("skipped"))
+
+    def _without_indexes(self) -> "Catalogue":
+        """Drop the files that are scanner indexes (counted as skipped): never data."""
+        is_index = [isinstance(keys, list) and INDEX_METADATA_KEY in keys for keys in self.files["key_value_keys"]]
+        if not any(is_index):
+            return self
+        names = set(self.files["file_name"][is_index])
+        self.files = self.files[~np.array(is_index)].reset_index(drop=True)
+        self.columns = self.columns[~self.columns["file_name"].isin(names)].reset_index(drop=True)
+        self.row_groups = self.row_groups[~self.row_groups["file_name"].isin(names)].reset_index(drop=True)
+        self.skipped[SKIP_INDEX] = self.skipped.get(SKIP_INDEX, 0) + len(names)
+        return self
 
     def summary(self, top: int = 5) -> Dict[str, Any]:
         """Totals, schemas, largest footers and errors, as plain Python values."""
@@ -389,8 +408,20 @@ class Catalogue:
             "errors_by_type": {str(k): int(v) for k, v in errors["error_type"].value_counts().items()},
             "errors": [{"file_name": r.file_name, "error_type": r.error_type, "error": r.error}
                        for r in errors.head(top).itertuples()],
+            "more_errors": max(0, len(errors) - top),
+            "skipped": dict(self.skipped),
+            "retried": self.retried,
             "partition_columns": self.partition_columns,
         }
+
+
+def is_index(path: PathLike) -> bool:
+    """Whether ``path`` is a Parquet index written by :meth:`Catalogue.write` (False if unreadable)."""
+    try:
+        metadata = pq.read_schema(os.fspath(path)).metadata or {}
+    except Exception:  # not Parquet, not readable: not an index
+        return False
+    return INDEX_METADATA_KEY.encode() in metadata
 
 
 def _files_fields(partition_columns: Sequence[str]) -> Tuple[Field, ...]:
@@ -442,7 +473,9 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
                     mode: str = "tail", detail: str = "columns", progress: Optional[bool] = None,
                     shm_bytes: int = DEFAULT_CAP_BYTES, storage_options: Optional[Dict[str, Any]] = None,
                     concurrency: int = DEFAULT_CONCURRENCY,
-                    index_hints: Union[PathLike, "Catalogue", None] = None) -> Catalogue:
+                    index_hints: Union[PathLike, "Catalogue", None] = None,
+                    include: Sequence[str] = (), exclude: Sequence[str] = (),
+                    ignore: Sequence[PathLike] = (), missing_ok: bool = False) -> Catalogue:
     """Catalogue every file below ``paths``.
 
     Parameters
@@ -469,10 +502,21 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
         An earlier index of the same objects: each footer length it recorded (for an
         object whose ETag, else size, still matches) makes that object's fetch one exact
         request.
+    include, exclude : sequence of str
+        Globs selecting the files below a root (see :mod:`scanner.entries`): with
+        ``include`` only matching files are scanned; ``exclude`` wins. Without
+        ``include``, table-format sidecars (:data:`~scanner.entries.DEFAULT_EXCLUDES`)
+        are skipped.
+    ignore : sequence of path
+        Files never scanned, e.g. the index about to be written inside the tree.
+        Files that are scanner indexes (their footer says so) are skipped too.
+    missing_ok : bool
+        A path that does not exist is an error row instead of a :class:`ScanError`.
 
     Returns
     -------
     Catalogue
+        With ``skipped``: the number of files not scanned, by reason.
 
     Raises
     ------
@@ -483,13 +527,14 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    entries = discover(paths, storage_options)
+    selection = Selection(include, exclude, ignore=[os.path.abspath(os.fspath(p)) for p in ignore])
+    entries = discover(paths, storage_options, selection, missing_ok)
     hints = None
     if index_hints is not None and any(is_remote(e.path) for e in entries):
         hints = footer_hints(entries, index_hints)
     results = scan(entries, workers=workers, mode=mode, detail=detail, shm_bytes=shm_bytes,
                    progress=progress, storage_options=storage_options, concurrency=concurrency, hints=hints)
-    return Catalogue.from_results(entries, results, detail)
+    return Catalogue.from_results(entries, results, detail, selection.skipped)._without_indexes()
 
 
 def scan_file(path: PathLike, *, mode: str = "tail", detail: str = "columns",

@@ -37,7 +37,7 @@ from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from tqdm import tqdm
 
-from scanner.discover import FileEntry
+from scanner.entries import FileEntry
 from scanner.errors import TOO_LARGE, WORKER_CRASHED, ScanError
 from scanner.remote import DEFAULT_CONCURRENCY, Failed, Fetched, Fetcher, Job, is_remote
 from scanner.shm import (DEFAULT_CAP_BYTES, MODES, TAIL_BYTES, Block, Load, Slab, first_read_size, load_bytes,
@@ -79,6 +79,8 @@ class ScanResults:
         self.columns: Columns = _rows_table(COLUMN_FIELDS)
         self.row_groups: Columns = _rows_table(ROW_GROUP_FIELDS)
         self.remaining = count
+        #: files parsed again because a worker died while parsing them
+        self.retried = 0
         #: file id -> (size, mtime_ns, etag) a remote answer told (HTTP has no listing)
         self.objects: Dict[int, Tuple[int, int, Optional[str]]] = {}
 
@@ -442,6 +444,7 @@ class _Scan:
                            f"worker crashed twice while parsing this file ({cause})")
             else:
                 self.retry.append(file_id)
+                self.results.retried += 1
 
 
 def scan(entries: Sequence[FileEntry], *, workers: Optional[int] = None, mode: str = "tail",

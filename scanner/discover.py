@@ -19,40 +19,17 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any, Iterable, Iterator, List, Mapping, NamedTuple, Optional, Set, Tuple, Union
-from urllib.parse import unquote
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, Set, Tuple, Union
 
+from scanner.entries import FileEntry, Partitions, Selection, partition_of
 from scanner.errors import ScanError
 
-__all__ = ["FileEntry", "discover", "partition_of", "IGNORED_PREFIXES", "HIVE_NULL"]
-
-#: Names below a root starting with these are skipped, as pyarrow datasets do.
-IGNORED_PREFIXES = (".", "_")
-#: The value Hive and pyarrow write for a null partition value.
-HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
-
-Partitions = Tuple[Tuple[str, Optional[str]], ...]
-
-
-class FileEntry(NamedTuple):
-    """One file to scan, or one that could not even be listed (``error_type`` set).
-
-    ``path`` is an absolute path, or the URL of a remote object; ``size`` and
-    ``mtime_ns`` are -1 when unknown (HTTP objects before their tail is fetched);
-    ``etag`` is the object's ETag when a listing gave one.
-    """
-
-    path: str
-    size: int = -1
-    mtime_ns: int = -1
-    partitions: Partitions = ()
-    error_type: Optional[str] = None
-    error: Optional[str] = None
-    etag: Optional[str] = None
+__all__ = ["discover"]
 
 
 def discover(paths: Iterable[Union[str, "os.PathLike[str]"]],
-             storage_options: Optional[Mapping[str, Any]] = None) -> List[FileEntry]:
+             storage_options: Optional[Mapping[str, Any]] = None, selection: Optional[Selection] = None,
+             missing_ok: bool = False) -> List[FileEntry]:
     """List the files below ``paths`` (directories are walked, files taken as they are).
 
     Parameters
@@ -63,6 +40,12 @@ def discover(paths: Iterable[Union[str, "os.PathLike[str]"]],
         place.
     storage_options : mapping, optional
         For the fsspec filesystems of URLs (credentials, ``endpoint_url``, ...).
+    selection : Selection, optional
+        Which files are scanned; it counts the skipped ones in ``selection.skipped``.
+        Default: the default rules.
+    missing_ok : bool
+        A local path that does not exist becomes an error row (``FileNotFoundError``)
+        instead of a :class:`ScanError` (paths read from a list, such as ``--from-file``).
 
     Returns
     -------
@@ -75,6 +58,7 @@ def discover(paths: Iterable[Union[str, "os.PathLike[str]"]],
         A root does not exist or cannot be examined; a prefix cannot be listed (wrong
         endpoint, denied credentials, missing bucket) or holds nothing.
     """
+    selection = selection if selection is not None else Selection()
     seen: Set[str] = set()
     found: List[FileEntry] = []
     for path in paths:
@@ -84,9 +68,9 @@ def discover(paths: Iterable[Union[str, "os.PathLike[str]"]],
         if isinstance(path, str) and "://" in path:
             from scanner.remote import list_url  # fsspec only when a URL is scanned
 
-            listed: Iterable[FileEntry] = list_url(path, storage_options)
+            listed: Iterable[FileEntry] = list_url(path, storage_options, selection)
         else:
-            listed = _discover_root(os.path.abspath(path))
+            listed = _discover_root(os.path.abspath(path), selection, missing_ok)
         for entry in listed:
             if entry.path not in seen:
                 seen.add(entry.path)
@@ -94,21 +78,25 @@ def discover(paths: Iterable[Union[str, "os.PathLike[str]"]],
     return found
 
 
-def _discover_root(root: str) -> Iterator[FileEntry]:
+def _discover_root(root: str, selection: Selection, missing_ok: bool) -> Iterator[FileEntry]:
     try:
         st = os.stat(root)
     except OSError as exc:
+        if missing_ok and isinstance(exc, FileNotFoundError):
+            yield _error_entry(root, exc, ())
+            return
         raise ScanError(f"{root}: {exc.strerror or exc}") from None
     if stat.S_ISDIR(st.st_mode):
-        yield from _walk(root, st)
-    else:
+        yield from _walk(root, st, selection)
+    elif selection.keep(root, ""):
         yield _file_entry(root, st, ())
 
 
-def _walk(root: str, root_stat: os.stat_result) -> Iterator[FileEntry]:
+def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterator[FileEntry]:
     """Depth first: a directory's files by name, then its subdirectories by name."""
     visited = {(root_stat.st_dev, root_stat.st_ino)}
     stack: List[Tuple[str, Partitions]] = [(root, ())]
+    skip = len(root.rstrip(os.sep)) + 1  # entry.path[skip:] is the path relative to the root
     while stack:
         directory, partitions = stack.pop()
         try:
@@ -119,7 +107,7 @@ def _walk(root: str, root_stat: os.stat_result) -> Iterator[FileEntry]:
             continue
         subdirectories = []
         for entry in entries:
-            if entry.name.startswith(IGNORED_PREFIXES):
+            if selection.hidden(entry.name):
                 continue
             try:
                 st = entry.stat()  # follows links; a broken link raises
@@ -127,24 +115,12 @@ def _walk(root: str, root_stat: os.stat_result) -> Iterator[FileEntry]:
                 yield _error_entry(entry.path, exc, partitions)
                 continue
             if not stat.S_ISDIR(st.st_mode):
-                yield _file_entry(entry.path, st, partitions)
+                if selection.keep(entry.path, entry.path[skip:].replace(os.sep, "/")):
+                    yield _file_entry(entry.path, st, partitions)
             elif (st.st_dev, st.st_ino) not in visited:
                 visited.add((st.st_dev, st.st_ino))
                 subdirectories.append((entry.path, partitions + partition_of(entry.name)))
         stack.extend(reversed(subdirectories))
-
-
-def partition_of(name: str) -> Partitions:
-    """The hive partition a directory name stands for: ``"year=2024"`` -> ``(("year", "2024"),)``.
-
-    Values are URL-decoded as pyarrow does; :data:`HIVE_NULL` means a null value. A name
-    that is not ``key=value`` (with a non-empty key) gives ``()``.
-    """
-    key, sep, value = name.partition("=")
-    if not sep or not key:
-        return ()
-    value = unquote(value)
-    return ((unquote(key), None if value == HIVE_NULL else value),)
 
 
 def _file_entry(path: str, st: os.stat_result, partitions: Partitions) -> FileEntry:

@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 from rugo.errors import RugoError
 from rugo.remote import fetch_tail, filesystem_for
-from scanner.discover import IGNORED_PREFIXES, FileEntry, Partitions, partition_of
+from scanner.entries import FileEntry, Partitions, Selection, partition_of
 from scanner.errors import ScanError
 
 __all__ = ["DEFAULT_CONCURRENCY", "RETRIES", "BACKOFF_SECONDS", "Fetched", "Failed", "Job", "Fetcher",
@@ -170,13 +170,15 @@ def _first_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- listing
 
 
-def list_url(url: str, storage_options: Optional[Mapping[str, Any]] = None) -> List[FileEntry]:
+def list_url(url: str, storage_options: Optional[Mapping[str, Any]] = None,
+             selection: Optional[Selection] = None) -> List[FileEntry]:
     """The objects at ``url``: one HTTP(S) object, or every object below a prefix.
 
     Listable protocols (``s3://``, ``gs://``, ...) are listed with ``fs.find(detail=True)``:
     the filesystem pages through the listing; each object's size, ETag and modification
-    time come with it. Below the prefix, names starting with ``.`` or ``_`` are skipped
-    and ``key=value`` path parts become hive partitions, as for local directories. An
+    time come with it. Below the prefix, objects are skipped as ``selection`` says (hidden
+    names, sidecars, globs: :class:`~scanner.entries.Selection`) and ``key=value`` path
+    parts become hive partitions, as for local directories. An
     ``http(s)://`` URL is taken as one object: its size and ETag come with its tail.
 
     Raises
@@ -185,8 +187,9 @@ def list_url(url: str, storage_options: Optional[Mapping[str, Any]] = None) -> L
         The listing failed (wrong endpoint, denied credentials, missing bucket), or
         found nothing: one error naming ``url``.
     """
+    selection = selection if selection is not None else Selection()
     if urlsplit(url).scheme in ("http", "https"):
-        return [FileEntry(url)]
+        return [FileEntry(url)] if selection.keep(url, "") else []
     try:
         fs, root = filesystem_for(url, storage_options)
     except Exception as exc:
@@ -201,18 +204,23 @@ def list_url(url: str, storage_options: Optional[Mapping[str, Any]] = None) -> L
         raise ScanError(f"cannot list {url}: {reason} ({_first_line(exc)})") from None
     root = root.rstrip("/")
     entries = []
+    listed = 0
     for name in sorted(found):
         info = found[name]
         if info.get("type", "file") != "file" or name.endswith("/"):
             continue
         if name != root and not name.startswith(root + "/"):  # a sibling sharing the prefix
             continue
+        listed += 1
         relative = name[len(root) + 1:].split("/") if name != root else []
-        if any(part.startswith(IGNORED_PREFIXES) for part in relative):
+        if any(selection.hidden(part) for part in relative):
             continue
-        entries.append(FileEntry(fs.unstrip_protocol(name), _int(info.get("size"), -1), _mtime_ns(info),
+        url_of_object = fs.unstrip_protocol(name)
+        if not selection.keep(url_of_object, "/".join(relative)):
+            continue
+        entries.append(FileEntry(url_of_object, _int(info.get("size"), -1), _mtime_ns(info),
                                  _partitions(relative[:-1]), etag=info.get("ETag") or info.get("etag")))
-    if not entries:
+    if not listed:
         raise ScanError(f"cannot list {url}: no such object or prefix (nothing below it to scan)")
     return entries
 

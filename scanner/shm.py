@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import threading
 import secrets
 import struct
 import sys
-from multiprocessing import shared_memory
-from typing import Dict, List, NamedTuple, Optional
+from contextlib import contextmanager
+from multiprocessing import resource_tracker, shared_memory
+from typing import Dict, Iterator, List, NamedTuple, Optional, Set
+
+import _posixshmem  # what SharedMemory itself unlinks with
 
 from scanner.errors import FILE_CHANGED, ScanError
 
@@ -123,7 +128,13 @@ def attach(name: str) -> shared_memory.SharedMemory:
 
 
 class Block:
-    """One shared memory block owned (created, and later unlinked) by this process."""
+    """One shared memory block owned (created, and later unlinked) by this process.
+
+    Ownership is by name, not by this object: the :class:`Slab` records a name before the
+    segment exists (:meth:`Slab._create`) and unlinks every name it recorded on close, so
+    an exception landing anywhere in here (``KeyboardInterrupt`` between ``shm_open`` and
+    the end of ``__init__``, ``SystemExit`` from a SIGTERM handler) cannot orphan a segment.
+    """
 
     def __init__(self, name: str, size: int) -> None:
         self.name = name
@@ -146,10 +157,23 @@ class Block:
             return
         self.buf = memoryview(b"")  # drop our reference to the mapping before closing it
         shm.close()
-        try:
-            shm.unlink()
-        except FileNotFoundError:
-            pass  # swept by someone who believed us dead
+        unlink(self.name)
+
+
+def unlink(name: str) -> None:
+    """Unlink the block ``name`` (if it still exists) and forget it in the resource tracker.
+
+    Works from the name alone, so a segment whose :class:`Block` was never finished (an
+    interrupt inside ``SharedMemory.__init__``) is removed too.
+    """
+    try:
+        _posixshmem.shm_unlink("/" + name)
+    except FileNotFoundError:
+        return  # never created, or swept by someone who believed us dead
+    try:
+        resource_tracker.unregister("/" + name, "shared_memory")
+    except Exception:  # pragma: no cover - a tracker that is gone has nothing to forget
+        pass
 
 
 def _reserve(shm: shared_memory.SharedMemory, size: int) -> None:
@@ -189,6 +213,8 @@ class Slab:
         self._prefix = (f"{NAME_PREFIX}-{os.getpid()}-{process_start_ticks(os.getpid())}-"
                         f"{secrets.token_hex(3)}")
         self._seq = 0
+        #: every name this slab may have created: recorded before the segment exists
+        self._names: Set[str] = set()
         self._free: List[Block] = []
         self._busy: Dict[str, Block] = {}
 
@@ -219,7 +245,7 @@ class Slab:
         else:
             size = max(need, self.block_bytes)
             while self._free and self.total_bytes + size > self.cap_bytes:
-                self._free.pop(0).close()
+                self._retire(self._free.pop(0))
             if self.total_bytes + size > self.cap_bytes:
                 return None
             block = self._create(size)
@@ -231,11 +257,22 @@ class Slab:
         self._free.append(self._busy.pop(block.name))
 
     def close(self) -> None:
-        """Close and unlink every block; safe to call more than once."""
-        blocks = self._free + list(self._busy.values())
-        self._free, self._busy = [], {}
-        for block in blocks:
+        """Close and unlink every block; safe to call more than once.
+
+        Ctrl-C or SIGTERM arriving meanwhile is held back until every block is gone.
+        """
+        with signals_deferred():
+            blocks = self._free + list(self._busy.values())
+            self._free, self._busy = [], {}
+            for block in blocks:
+                block.close()
+            while self._names:
+                unlink(self._names.pop())
+
+    def _retire(self, block: Block) -> None:
+        with signals_deferred():
             block.close()
+            self._names.discard(block.name)
 
     def __enter__(self) -> "Slab":
         sweep_orphans(self.directory)
@@ -250,7 +287,50 @@ class Slab:
             raise ScanError(f"{self.directory} has {_mib(available)} free but the scan needs a "
                             f"{_mib(size)} shared memory block; lower --shm-bytes or free space")
         self._seq += 1
-        return Block(f"{self._prefix}-{self._seq}", size)
+        name = f"{self._prefix}-{self._seq}"
+        self._names.add(name)  # owned from before it exists: close() unlinks it whatever happens next
+        return Block(name, size)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold back SIGINT and SIGTERM while cleanup runs; deliver them afterwards.
+
+    A second Ctrl-C during cleanup would otherwise stop it half way and orphan the blocks
+    not yet unlinked. Python runs signal handlers in the main thread only, so elsewhere
+    (where no handler can interrupt us) this does nothing. A signal handled while the
+    handlers are being swapped runs the handler installed at that instant: either the
+    original one (before anything was changed) or the recorder (afterwards).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: List[int] = []
+    previous: Dict[int, object] = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            if handler is not None:  # None: installed outside Python, cannot be put back
+                previous[signum] = signal.signal(signum, lambda n, frame: caught.append(n))
+        yield
+    finally:
+        _restore(list(previous.items()))
+    for signum in caught:
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, None)
+        elif handler == signal.SIG_DFL:
+            signal.raise_signal(signum)
+
+
+def _restore(handlers: List[tuple]) -> None:
+    """Put back every handler, even when one put back fires at once and raises."""
+    if handlers:
+        signum, handler = handlers[-1]
+        try:
+            signal.signal(signum, handler)
+        finally:
+            _restore(handlers[:-1])
 
 
 class Load(NamedTuple):

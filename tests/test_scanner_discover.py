@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from scanner import ScanError
-from scanner.discover import discover, partition_of
+from scanner.discover import discover
+from scanner.entries import partition_of
 
 
 def touch(path: Path, data: bytes = b"x") -> Path:

@@ -27,7 +27,8 @@ import scanner.remote  # noqa: E402
 from scanner import Catalogue, ScanError, build_catalogue, scan_file  # noqa: E402
 from scanner.__main__ import main  # noqa: E402
 from scanner.coordinator import scan  # noqa: E402
-from scanner.discover import FileEntry, discover  # noqa: E402
+from scanner.discover import discover  # noqa: E402
+from scanner.entries import FileEntry  # noqa: E402
 from scanner.remote import footer_hints  # noqa: E402
 from scanner_helpers import (expected_columns, expected_file, group_gone, kill_group, records,  # noqa: E402
                              shm_blocks, start_cli, typed_table, wait_until)
