@@ -9,12 +9,21 @@ import signal
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from multiprocessing import resource_tracker
 
-import scanner
-from scanner.catalogue import is_index
-from scanner.errors import ScanError
-from scanner.remote import DEFAULT_CONCURRENCY
+def _quiet_exit(signum: int, frame: Any) -> None:
+    sys.exit(128 + signum)
+
+
+if __name__ == "__main__":  # Ctrl-C or SIGTERM while still importing: exit quietly, no traceback
+    signal.signal(signal.SIGINT, _quiet_exit)
+    signal.signal(signal.SIGTERM, _quiet_exit)
+
+from multiprocessing import resource_tracker  # noqa: E402
+
+import scanner  # noqa: E402
+from scanner.catalogue import is_index  # noqa: E402
+from scanner.errors import ScanError  # noqa: E402
+from scanner.remote import DEFAULT_CONCURRENCY  # noqa: E402
 
 EPILOG = """\
 what it does:
@@ -238,8 +247,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so workers are stopped and blocks unlinked.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    # From here Ctrl-C is KeyboardInterrupt and SIGTERM SystemExit: both unwind, so workers
+    # are stopped and blocks unlinked on the way out.
+    if signal.getsignal(signal.SIGINT) is _quiet_exit:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _quiet_exit)
     try:
         given, listed = _paths(args)
         if not given and not listed:

@@ -41,7 +41,7 @@ from scanner.entries import FileEntry
 from scanner.errors import TOO_LARGE, WORKER_CRASHED, ScanError
 from scanner.remote import DEFAULT_CONCURRENCY, Failed, Fetched, Fetcher, Job, is_remote
 from scanner.shm import (DEFAULT_CAP_BYTES, MODES, TAIL_BYTES, Block, Load, Slab, first_read_size, load_bytes,
-                         load_file)
+                         load_file, signals_deferred)
 from scanner.worker import COLUMN_FIELDS, DETAILS, FILE_FIELDS, ROW_GROUP_FIELDS, Columns, worker_main
 
 __all__ = ["ScanResults", "scan", "default_workers", "DEPTH", "MAX_BATCH_FILES"]
@@ -151,17 +151,21 @@ class _Pool:
         self.workers: List[_Worker] = []
 
     def spawn(self) -> _Worker:
-        """Start one more worker."""
+        """Start one more worker.
+
+        It is in :attr:`workers` before it starts, so that :meth:`close` stops it whatever
+        interrupts us; SIGTERM is held back while it starts (SIGINT is ignored then: see
+        :func:`_sigint_ignored`).
+        """
         parent, child = self._context.Pipe()
         process = self._context.Process(target=worker_main, args=(child, self._detail),
                                         name="rugo-scanner-worker", daemon=True)
-        with _sigint_ignored(), _main_module_hidden():
-            process.start()
-        child.close()
         worker = _Worker(process, parent)
         self.workers.append(worker)
+        with signals_deferred(), _sigint_ignored(), _main_module_hidden():
+            process.start()
+        child.close()
         return worker
-
     def remove(self, worker: _Worker) -> None:
         """Forget a dead worker and reap its process."""
         self.workers.remove(worker)
@@ -173,19 +177,25 @@ class _Pool:
         return [w.conn for w in self.workers] + [w.process.sentinel for w in self.workers]
 
     def close(self, graceful: bool) -> None:
-        """Stop every worker: ask politely after a finished scan, terminate otherwise."""
-        workers, self.workers = self.workers, []
-        for worker in workers:
-            if graceful:
-                try:
-                    worker.conn.send(None)
-                except OSError:
-                    pass
-            else:
-                worker.process.terminate()
-        for worker in workers:
-            _reap(worker.process)
-            worker.conn.close()
+        """Stop every worker: ask politely after a finished scan, terminate otherwise.
+
+        Ctrl-C or SIGTERM arriving meanwhile waits until every worker is reaped.
+        """
+        with signals_deferred():
+            workers, self.workers = self.workers, []
+            started = [w for w in workers if w.process.pid is not None]
+            for worker in started:
+                if graceful:
+                    try:
+                        worker.conn.send(None)
+                    except OSError:
+                        pass
+                else:
+                    worker.process.terminate()
+            for worker in started:
+                _reap(worker.process)
+            for worker in workers:
+                worker.conn.close()
 
 
 def _reap(process: Any) -> None:
@@ -202,6 +212,7 @@ def _sigint_ignored() -> Iterator[None]:
 
     A Ctrl-C reaches every process of the terminal's process group; a worker that is still
     importing would die of it with a traceback. Only the main thread may change handlers.
+    A Ctrl-C in these few milliseconds is lost for the parent too; one more press works.
     """
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import csv
+from fnmatch import fnmatchcase
 
 import pytest
 
 from reference import corpus_root
 from scanner import build_catalogue
+from scanner.entries import DEFAULT_EXCLUDES
 from scanner_helpers import records
 
 ROOT = corpus_root()
@@ -26,10 +28,12 @@ def files(manifest: dict) -> dict:
 
 
 def test_every_corpus_file_has_a_row_unless_a_dataset_would_skip_it(manifest: dict, files: dict) -> None:
-    skipped = {p for p in manifest if any(part.startswith(("_", ".")) for part in p.split("/"))}
-    assert skipped  # _KEY_MATERIAL_FOR_...json
-    assert set(manifest) - skipped <= set(files)
-    assert not skipped & set(files)
+    hidden = {p for p in manifest if any(part.startswith(("_", ".")) for part in p.split("/"))}
+    sidecars = {p for p in manifest if any(fnmatchcase(p.rsplit("/", 1)[-1], g) for g in DEFAULT_EXCLUDES)}
+    assert hidden and sidecars  # _KEY_MATERIAL_FOR_...json; geospatial.yaml
+    assert not any(p.endswith(".parquet") for p in sidecars)
+    assert set(manifest) - hidden - sidecars <= set(files)
+    assert not (hidden | sidecars) & set(files)
 
 
 def test_pyarrow_and_the_scanner_agree_on_every_file(manifest: dict, files: dict) -> None:

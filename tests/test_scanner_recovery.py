@@ -6,6 +6,7 @@ act with RUGO_SCANNER_TEST_HOOKS=1 in the worker's environment. Every wait is bo
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import threading
@@ -56,23 +57,35 @@ def test_file_that_kills_workers_twice_becomes_an_error_row(tmp_path: Path, hook
     assert_clean(os.getpid())
 
 
-def test_sigkilled_worker_costs_only_a_retry(slow_lake: Path, hooks: None) -> None:
+def test_sigkilled_worker_costs_only_a_retry(slow_lake: Path, hooks: None,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed while it parses a batch: that batch is parsed again, nothing is lost."""
+    answered: "queue.Queue[int]" = queue.Queue()
+    on_message = scanner.coordinator._Scan._on_message
+
+    def record(self, worker, message):
+        on_message(self, worker, message)
+        if message[0] == "done":
+            answered.put(worker.process.pid)
+
+    monkeypatch.setattr(scanner.coordinator._Scan, "_on_message", record)
     killed = []
 
-    def kill_one_worker() -> None:
-        pid = wait_until(lambda: worker_pids(os.getpid()), 10, "a worker")[0]
-        wait_until(lambda: shm_blocks(os.getpid()), 10, "a block")
-        threading.Event().wait(SLEEP / 2)  # mid-batch
+    def kill_a_busy_worker() -> None:
+        # a worker that has answered a batch is started and now parses its next one
+        pid = answered.get(timeout=20)
+        threading.Event().wait(SLEEP / 2)  # half way through that next batch
         os.kill(pid, signal.SIGKILL)
         killed.append(pid)
 
-    killer = threading.Thread(target=kill_one_worker)
+    killer = threading.Thread(target=kill_a_busy_worker)
     killer.start()
     try:
         cat = build_catalogue(slow_lake, workers=2, progress=False)
     finally:
-        killer.join(15)
+        killer.join(30)
     assert killed
+    assert cat.retried >= 1  # the batch the dead worker held was parsed again
     assert (cat.files["status"] == "ok").all(), cat.files[["file_name", "error"]]
     assert len(cat.files) == SLOW_FILES
     assert_clean(os.getpid())
