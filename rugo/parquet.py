@@ -96,6 +96,10 @@ def read_metadata(source: Source, *, schema_only: bool = False, include_statisti
             return _footer.parse(_read_tail(source), include_statistics, limit)
         except RugoError as exc:
             raise _named(exc, name) from None
+    if not isinstance(source, (str, bytes, os.PathLike)):
+        raise TypeError("source must be a path (str, bytes or os.PathLike), a URL (str) or a binary file "
+                        f"object with read and seek, not {type(source).__name__}; for bytes in memory use "
+                        "read_metadata_from_bytes or read_metadata_from_memoryview")
     path = os.fspath(source)
     try:   # open + pread of the tail in C, without the GIL
         return _footer.read_file(path, include_statistics, limit)

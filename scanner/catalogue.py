@@ -409,7 +409,7 @@ class Catalogue:
             "errors": [{"file_name": r.file_name, "error_type": r.error_type, "error": r.error}
                        for r in errors.head(top).itertuples()],
             "more_errors": max(0, len(errors) - top),
-            "skipped": dict(self.skipped),
+            "skipped": dict(sorted(self.skipped.items(), key=lambda item: (-item[1], item[0]))),
             "retried": self.retried,
             "partition_columns": self.partition_columns,
         }

@@ -156,7 +156,11 @@ def test_sigkilled_coordinator_leaves_nothing(slow_lake: Path) -> None:
 
 
 def test_blocks_of_a_killed_process_group_are_swept_by_the_next_scan(slow_lake: Path, tmp_path: Path) -> None:
-    """Coordinator, workers and resource tracker all SIGKILLed: only the next scan can clean up."""
+    """Coordinator, workers and resource tracker all SIGKILLed: only the next scan can clean up.
+
+    Any scan on the machine sweeps the blocks of dead owners: run this test while another
+    test suite scans and that scan may sweep them first (the precondition below then fails).
+    """
     with scan_in_progress(slow_lake) as proc:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
