@@ -14,7 +14,9 @@ def _quiet_exit(signum: int, frame: Any) -> None:
     sys.exit(128 + signum)
 
 
-if __name__ == "__main__":  # Ctrl-C or SIGTERM while still importing: exit quietly, no traceback
+#: Run as ``python -m scanner`` (not :func:`main` called from Python): the process ends with it.
+_AS_COMMAND = __name__ == "__main__"
+if _AS_COMMAND:  # Ctrl-C or SIGTERM while still importing: exit quietly, no traceback
     signal.signal(signal.SIGINT, _quiet_exit)
     signal.signal(signal.SIGTERM, _quiet_exit)
 
@@ -240,7 +242,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """
     try:
         return _main(argv)
+    except KeyboardInterrupt:  # one that landed outside the scan (arguments, the summary)
+        print("scanner: interrupted", file=sys.stderr)
+        return 130
     finally:
+        if _AS_COMMAND:
+            # Done: the process only exits from here. A late Ctrl-C or SIGTERM must not stop
+            # us half way through reaping the resource tracker (it would stay a zombie).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _stop_resource_tracker()
 
 

@@ -1,11 +1,18 @@
 """Shared memory: the coordinator's bounded slab of blocks, and the file reads that fill it.
 
 The coordinator is the only process that creates, reads files into, and unlinks blocks;
-workers only attach to them by name (:func:`attach`). Each block is a
-``multiprocessing.shared_memory.SharedMemory`` whose name carries a prefix, the owner's
-PID and the owner's start time, so a later scan can tell a block whose owner is dead
-(left behind by a SIGKILLed coordinator) from one in use, and sweep it
-(:func:`sweep_orphans`).
+workers only map them by name, read-only (:func:`attach`). Each block is a POSIX shared
+memory object (``shm_open`` + ``mmap``) whose name carries a prefix, the owner's PID and
+the owner's start time, so a later scan can tell a block whose owner is dead (left
+behind by a SIGKILLed coordinator) from one in use, and sweep it (:func:`sweep_orphans`);
+workers that see their coordinator die sweep its blocks on their way out.
+
+Blocks are deliberately kept away from ``multiprocessing``'s resource tracker (Python
+3.11's ``SharedMemory`` registers every create *and* attach with it): the tracker cannot
+tell an interrupted registration from a completed one, so cleaning up after an interrupt
+either leaves a registration behind (a "leaked shared_memory objects" warning at exit) or
+unregisters a name it never saw (a traceback from the tracker). Ownership here is plain:
+the slab records a name before the object exists and unlinks every name it recorded.
 
 Creating a block checks the free space of ``/dev/shm`` first and then reserves the pages
 with ``posix_fallocate``: on Linux a block on a full tmpfs is created without complaint,
@@ -14,6 +21,7 @@ Both checks turn that into a :class:`~scanner.errors.ScanError`.
 """
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import signal
@@ -22,10 +30,9 @@ import secrets
 import struct
 import sys
 from contextlib import contextmanager
-from multiprocessing import resource_tracker, shared_memory
 from typing import Dict, Iterator, List, NamedTuple, Optional, Set
 
-import _posixshmem  # what SharedMemory itself unlinks with
+import _posixshmem  # shm_open / shm_unlink, as multiprocessing.shared_memory uses them
 
 from scanner.errors import FILE_CHANGED, ScanError
 
@@ -57,25 +64,39 @@ def process_start_ticks(pid: int) -> int:
     Together with the PID it names a process uniquely: a PID reused by a new process
     has another start time. 0 where ``/proc`` is not available or the process is gone.
     """
+    stat = _proc_stat(pid)
+    return int(stat[19]) if stat else 0
+
+
+def _proc_stat(pid: int) -> List[bytes]:
+    """Fields of ``/proc/PID/stat`` after the command name (state first); [] if unreadable."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
-        return 0
+        return []
     # Field 2 (comm) may hold spaces and parentheses: count fields after the last ')'.
-    fields = stat[stat.rindex(b")") + 2:].split()
-    return int(fields[19])
+    return stat[stat.rindex(b")") + 2:].split()
 
 
 def owner_alive(pid: int, start_ticks: int) -> bool:
-    """Whether the process that created a block (``pid`` started at ``start_ticks``) runs."""
+    """Whether the process that created a block (``pid`` started at ``start_ticks``) runs.
+
+    A zombie (killed, not yet reaped by its parent) counts as dead: it will never unlink
+    its blocks.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True  # alive, owned by another user
-    return start_ticks == 0 or process_start_ticks(pid) in (0, start_ticks)
+    stat = _proc_stat(pid)
+    if not stat:
+        return True  # no /proc: trust the signal test
+    if stat[0] in (b"Z", b"X"):
+        return False
+    return start_ticks == 0 or int(stat[19]) == start_ticks
 
 
 def sweep_orphans(directory: str = SHM_DIR) -> List[str]:
@@ -112,74 +133,78 @@ def free_bytes(directory: str = SHM_DIR) -> Optional[int]:
     return st.f_bavail * st.f_frsize
 
 
-def attach(name: str) -> shared_memory.SharedMemory:
-    """Attach a worker to the block ``name`` without taking ownership of it.
+class Attached:
+    """A worker's read-only mapping of a block (see :func:`attach`)."""
 
-    Workers are started with ``spawn``, which hands them the coordinator's resource
-    tracker. Before Python 3.13 attaching registers the name with that tracker a second
-    time; its registry is a set, so the second entry is a no-op and the coordinator's
-    ``unlink`` removes the only one. Unregistering here (the usual work-around) would
-    remove the coordinator's entry too, and the tracker could no longer clean up after
-    a coordinator that was killed.
-    """
-    if sys.version_info >= (3, 13):
-        return shared_memory.SharedMemory(name, track=False)  # pragma: no cover
-    return shared_memory.SharedMemory(name)
+    def __init__(self, name: str) -> None:
+        fd = _posixshmem.shm_open("/" + name, os.O_RDONLY, mode=0o600)
+        try:
+            self._mmap = mmap.mmap(fd, os.fstat(fd).st_size, access=mmap.ACCESS_READ)
+        finally:
+            os.close(fd)
+        self.buf: memoryview = memoryview(self._mmap)
+
+    def close(self) -> None:
+        """Unmap; safe to call more than once (every view of ``buf`` must be released)."""
+        self.buf.release()
+        self._mmap.close()
+
+
+def attach(name: str) -> Attached:
+    """Map the block ``name`` read-only in a worker, without taking ownership of it."""
+    return Attached(name)
 
 
 class Block:
     """One shared memory block owned (created, and later unlinked) by this process.
 
     Ownership is by name, not by this object: the :class:`Slab` records a name before the
-    segment exists (:meth:`Slab._create`) and unlinks every name it recorded on close, so
-    an exception landing anywhere in here (``KeyboardInterrupt`` between ``shm_open`` and
-    the end of ``__init__``, ``SystemExit`` from a SIGTERM handler) cannot orphan a segment.
+    object exists (:meth:`Slab._create`) and unlinks every name it recorded on close, so
+    an exception landing anywhere in here (``KeyboardInterrupt``, ``SystemExit`` from a
+    SIGTERM handler) cannot orphan a segment.
     """
 
     def __init__(self, name: str, size: int) -> None:
         self.name = name
         self.size = size
-        self._shm: Optional[shared_memory.SharedMemory] = shared_memory.SharedMemory(
-            name, create=True, size=size)
+        self._mmap: Optional[mmap.mmap] = None
+        self.buf: memoryview = memoryview(b"")
+        fd = _posixshmem.shm_open("/" + name, os.O_CREAT | os.O_EXCL | os.O_RDWR, mode=0o600)
         try:
-            _reserve(self._shm, size)
+            os.ftruncate(fd, size)
+            _reserve(fd, size)
+            self._mmap = mmap.mmap(fd, size)
         except OSError as exc:
-            self.close()
+            unlink(name)
             raise ScanError(f"cannot reserve {_mib(size)} of shared memory for {name}: "
                             f"{exc.strerror or exc}; lower --shm-bytes or free space in "
                             f"{SHM_DIR}") from None
-        self.buf: memoryview = self._shm.buf
+        finally:
+            os.close(fd)
+        self.buf = memoryview(self._mmap)
 
     def close(self) -> None:
         """Unmap and unlink the block; safe to call more than once."""
-        shm, self._shm = self._shm, None
-        if shm is None:
+        mapping, self._mmap = self._mmap, None
+        if mapping is None:
             return
-        self.buf = memoryview(b"")  # drop our reference to the mapping before closing it
-        shm.close()
+        self.buf.release()  # our view of the mapping goes before the mapping
+        self.buf = memoryview(b"")
+        mapping.close()
         unlink(self.name)
 
 
 def unlink(name: str) -> None:
-    """Unlink the block ``name`` (if it still exists) and forget it in the resource tracker.
-
-    Works from the name alone, so a segment whose :class:`Block` was never finished (an
-    interrupt inside ``SharedMemory.__init__``) is removed too.
-    """
+    """Unlink the block ``name`` if it still exists (it may never have been created)."""
     try:
         _posixshmem.shm_unlink("/" + name)
     except FileNotFoundError:
-        return  # never created, or swept by someone who believed us dead
-    try:
-        resource_tracker.unregister("/" + name, "shared_memory")
-    except Exception:  # pragma: no cover - a tracker that is gone has nothing to forget
-        pass
+        pass  # never created, or swept by someone who believed us dead
 
 
-def _reserve(shm: shared_memory.SharedMemory, size: int) -> None:
-    """Back every page of ``shm`` now, so a full tmpfs is ENOSPC here, not SIGBUS later."""
-    fd = getattr(shm, "_fd", -1)
-    if fd >= 0 and hasattr(os, "posix_fallocate"):
+def _reserve(fd: int, size: int) -> None:
+    """Back every page now, so a full tmpfs is ENOSPC here, not SIGBUS later."""
+    if hasattr(os, "posix_fallocate"):
         os.posix_fallocate(fd, 0, size)
 
 

@@ -341,16 +341,16 @@ def worker_main(conn: Any, detail: str) -> None:
     try:
         from rugo.parquet import read_metadata_from_memoryview as read
 
-        from scanner.shm import attach
+        from scanner.shm import attach, sweep_orphans
     except Exception as exc:  # a broken install: say so instead of dying silently
         conn.send(("fatal", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", os.getpid()))
     # A wide footer is a million acyclic objects: collecting cycles while rugo builds them
     # costs about 15% of the parse. What a batch builds is dropped before the next one.
     gc.disable()
     blocks: Dict[str, Any] = {}
     try:
+        conn.send(("ready", os.getpid()))
         for served, (batch_id, name, spans, drop) in enumerate(iter(conn.recv, None), 1):
             for old in drop:
                 blocks.pop(old).close()  # retired by the coordinator
@@ -359,8 +359,14 @@ def worker_main(conn: Any, detail: str) -> None:
             conn.send(("done", batch_id, parse_batch(blocks[name].buf, spans, detail, read)))
             if served % _COLLECT_EVERY == 0:
                 gc.collect()  # a safety net: no cycles are expected
-    except (EOFError, BrokenPipeError, ConnectionResetError):
-        pass  # the coordinator is gone: nobody is left to tell
+    except (EOFError, OSError):
+        # The coordinator is gone (the pipe broke, or it unlinked a block we were sent):
+        # nobody is left to tell. If it died (SIGKILL, a crash), nobody is left to unlink
+        # its blocks either: sweep them (the blocks of live owners stay).
+        for shm in blocks.values():
+            shm.close()
+        blocks.clear()
+        sweep_orphans()
     finally:
         for shm in blocks.values():
             shm.close()

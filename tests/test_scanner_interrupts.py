@@ -28,9 +28,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from scanner_helpers import REPO, group_gone, kill_group, shm_blocks, start_cli
+from scanner_helpers import REPO, group_gone, kill_group, shm_blocks, start_cli, wait_until
 
 TINY_FILES = 1500
+WIDE_FILES = 24
+WIDE_COLUMNS = 800
 NOTEBOOK_TRIALS = 40
 CLI_TRIALS = 12
 
@@ -92,6 +94,16 @@ def tiny_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def wide_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Wide footers (over 64 KiB): second reads, blocks that grow and are retired."""
+    root = tmp_path_factory.mktemp("wide")
+    table = pa.table({f"column_{k:04d}": [k, k + 1] for k in range(WIDE_COLUMNS)})
+    for i in range(WIDE_FILES):
+        pq.write_table(table, root / f"part-{i:02d}.parquet", row_group_size=1)
+    return root
+
+
 @pytest.fixture
 def busy_core() -> Iterator[None]:
     """Load one core for the duration of a test (interrupt windows widen under load)."""
@@ -105,14 +117,42 @@ def busy_core() -> Iterator[None]:
         spinner.join(10)
 
 
+def _handles_sigterm(pid: int) -> bool:
+    """Whether process ``pid`` has a SIGTERM handler installed (``SigCgt`` in /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    except OSError:
+        pass
+    return False
+
+
+def _group_members(pgid: int) -> list:
+    """(pid, command line) of the processes still in process group ``pgid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.getpgid(int(entry)) == pgid:
+                    stat = Path(f"/proc/{entry}/stat").read_bytes()
+                    found.append((int(entry), stat[:60], Path(f"/proc/{entry}/cmdline").read_bytes()[:120]))
+            except OSError:
+                continue
+    return found
+
+
 def _spin(stop) -> None:  # pragma: no cover - runs in the spinner process
     while not stop.is_set():
         sum(range(10000))
 
 
-def test_random_interrupts_in_a_long_lived_process_leak_nothing(tiny_lake: Path, busy_core: None) -> None:
+@pytest.mark.parametrize("lake_fixture", ["tiny_lake", "wide_lake"])
+def test_random_interrupts_in_a_long_lived_process_leak_nothing(lake_fixture: str, busy_core: None,
+                                                                request: pytest.FixtureRequest) -> None:
+    lake = request.getfixturevalue(lake_fixture)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, "-c", NOTEBOOK, str(tiny_lake), str(NOTEBOOK_TRIALS), "20261129"],
+    done = subprocess.run([sys.executable, "-c", NOTEBOOK, str(lake), str(NOTEBOOK_TRIALS), "20261129"],
                           capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -135,17 +175,21 @@ def test_random_interrupts_of_the_cli_leak_nothing(tiny_lake: Path, busy_core: N
     for trial in range(CLI_TRIALS):
         proc = start_cli(str(tiny_lake), "--workers", "2")
         try:
+            # from the moment the CLI's own handlers are in place (before that it is Python
+            # starting up, where a Ctrl-C prints the interpreter's own traceback)
+            wait_until(lambda: _handles_sigterm(proc.pid), 30, "the CLI to start")
             time.sleep(rng.uniform(0, duration))
             os.killpg(proc.pid, signum)  # as a terminal does: the whole process group
             out, err = proc.communicate(timeout=60)
             # reaped, so every process it started must have ended already
-            gone = group_gone(proc.pid)
+            gone = group_gone(proc.pid) or _group_members(proc.pid)
         finally:
             kill_group(proc)
         outcomes.append(proc.returncode)
-        # -signum: killed before the interpreter installed any handler (nothing started yet)
+        # -signum: the signal came while the interpreter was finalising, after all our cleanup,
+        # when Python has put the default actions back; a shell reports it as 128+n as well
         assert proc.returncode in (0, status, -signum), (trial, proc.returncode, err)
         assert b"Traceback" not in err and b"leaked" not in err, (trial, err)
-        assert gone, f"trial {trial}: processes left in the group after the CLI exited"
+        assert gone is True, f"trial {trial}: left in the group after the CLI exited: {gone} ({err!r})"
         assert shm_blocks(proc.pid) == [], f"trial {trial}"
-    assert outcomes.count(status) >= CLI_TRIALS // 2, outcomes
+    assert outcomes.count(status) + outcomes.count(-signum) >= CLI_TRIALS // 2, outcomes
