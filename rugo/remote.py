@@ -77,7 +77,8 @@ def fetch(fs: Any, path: str, *, footer_size_hint: Optional[int] = None, size: O
     rugo.tail.Tail
         The bytes (the whole object when it is smaller than a request), the size when
         known, and the planner's error when the object cannot hold a readable footer (no
-        request is made for a claim over :data:`MAX_FOOTER_BYTES` or beyond the object).
+        second request for a claim over :data:`MAX_FOOTER_BYTES`, or beyond an object
+        whose size is known).
 
     Raises
     ------

@@ -94,8 +94,10 @@ def read_tail(read_last: Callable[[int], bytes], size: int = -1, *, first: int =
         if kind == TAIL_DONE:
             return Tail(data, size)
         want = value
-    try:   # the file changed between the two reads: the planner still needs more
+    # The file changed between the two reads and the planner still needs more: the error
+    # is the one a parser of these bytes raises (a NEED it cannot follow).
+    try:
         _footer.parse(data, False, 0)
     except RugoError as exc:
         return Tail(data, size, exc)
-    return Tail(data, size)   # pragma: no cover - parse cannot succeed on a NEED
+    raise AssertionError("a parse succeeded where the planner needed more")   # pragma: no cover

@@ -214,3 +214,18 @@ def test_a_valid_footer_over_the_shm_cap_is_footer_too_large(tmp_path: Path) -> 
     cat = build_catalogue(tmp_path, workers=1, shm_bytes=2**20, progress=False)
     assert cat.files["error_type"].tolist() == [TOO_LARGE]
     assert outcomes(path) == dict.fromkeys(["path", "file object", "url", "scanner"], ("ok", ""))
+
+
+def test_a_file_changing_between_the_two_reads() -> None:
+    """The second read shows a new, larger claim: an error, not a third read."""
+    from rugo.tail import read_tail
+    asked = []
+
+    def read_last(n: int) -> bytes:
+        asked.append(n)
+        return b"x" * (n - 8) + trailer(70_000 if len(asked) == 1 else 90_000)
+
+    tail = read_tail(read_last)
+    assert asked == [TAIL_READ_SIZE, 70_008]
+    assert isinstance(tail.error, FooterLengthError)
+    assert str(tail.error) == "footer length 90000 exceeds the 70000 bytes before the trailer"
