@@ -15,9 +15,9 @@ import os
 from typing import Any, BinaryIO, Dict, Mapping, Optional, Union
 
 from rugo import _footer
-from rugo.errors import FooterLengthError, RugoError
-from rugo.remote import (MAX_FOOTER_BYTES, TAIL_READ_SIZE, TRAILER, fetch_tail, filesystem_for, footer_length,
-                         is_url)
+from rugo.errors import RugoError
+from rugo.remote import fetch, filesystem_for, is_url
+from rugo.tail import TAIL_READ_SIZE, Tail, read_tail
 
 __all__ = ["read_metadata", "read_metadata_from_bytes", "read_metadata_from_memoryview", "TAIL_READ_SIZE"]
 
@@ -92,10 +92,7 @@ def read_metadata(source: Source, *, schema_only: bool = False, include_statisti
         raise TypeError("footer_size_hint and storage_options apply to URLs only")
     if not isinstance(source, (str, bytes, os.PathLike)) and hasattr(source, "read") and hasattr(source, "seek"):
         name = getattr(source, "path", None) or getattr(source, "name", None)
-        try:
-            return _footer.parse(_read_tail(source), include_statistics, limit)
-        except RugoError as exc:
-            raise _named(exc, name) from None
+        return _parse_tail(_read_file_object(source), name, include_statistics, limit)
     if not isinstance(source, (str, bytes, os.PathLike)):
         raise TypeError("source must be a path (str, bytes or os.PathLike), a URL (str) or a binary file "
                         f"object with read and seek, not {type(source).__name__}; for bytes in memory use "
@@ -111,26 +108,32 @@ def _read_url(url: str, include_statistics: bool, limit: int, footer_size_hint: 
               storage_options: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     """Fetch an object's tail through fsspec (1 request, 2 for large footers) and parse it."""
     fs, path = filesystem_for(url, storage_options)
-    tail = fetch_tail(fs, path, footer_size_hint=footer_size_hint, url=url)
+    return _parse_tail(fetch(fs, path, footer_size_hint=footer_size_hint, url=url), url, include_statistics, limit)
+
+
+def _parse_tail(tail: Tail, name: Any, include_statistics: bool, limit: int) -> Dict[str, Any]:
+    """Parse what :func:`rugo.tail.read_tail` read, or raise the planner's error, naming ``name``."""
     try:
-        return _footer.parse(tail, include_statistics, limit)
+        if tail.error is not None:
+            raise tail.error
+        return _footer.parse(tail.data, include_statistics, limit)
     except RugoError as exc:
-        raise _named(exc, url) from None
+        raise _named(exc, name) from None
 
 
-def _read_tail(f: BinaryIO) -> bytes:
-    """The tail of a file object holding the trailer and the whole footer (1 or 2 reads)."""
+def _read_file_object(f: BinaryIO) -> Tail:
+    """The tail of a file object holding the whole footer, as the planner asks (1 or 2 reads)."""
     size = f.seek(0, os.SEEK_END)
-    want = min(size, TAIL_READ_SIZE)
-    f.seek(size - want)
-    tail = f.read(want)
-    claimed = footer_length(tail)
-    if claimed is not None and len(tail) < claimed + TRAILER <= size:
-        if claimed > MAX_FOOTER_BYTES:   # the same limit as file paths and URLs
-            raise FooterLengthError(f"footer length {claimed} exceeds the {MAX_FOOTER_BYTES} bytes rugo reads")
-        f.seek(size - claimed - TRAILER)
-        tail = f.read(claimed + TRAILER)
-    return tail
+
+    def read_last(n: int) -> bytes:
+        f.seek(max(0, size - n))
+        return f.read(n)
+
+    def read_head() -> bytes:   # only on the not-Parquet path
+        f.seek(0)
+        return f.read(4)
+
+    return read_tail(read_last, size, read_head=read_head)
 
 
 def read_metadata_from_bytes(data: Union[bytes, bytearray], *, schema_only: bool = False,

@@ -12,16 +12,9 @@ import errno
 import re
 from typing import Any, Mapping, Optional, Tuple
 
-from rugo.errors import FooterLengthError
+from rugo.tail import MAX_FOOTER_BYTES, TAIL_READ_SIZE, TRAILER, Tail, read_tail
 
-__all__ = ["is_url", "filesystem_for", "fetch_tail", "tail_request_size", "footer_length", "MAX_FOOTER_BYTES"]
-
-#: bytes asked for first when nothing is known about the footer
-TAIL_READ_SIZE = 64 * 1024
-TRAILER = 8
-#: the largest footer fetched (as for local files, rugo/_ext/tail.h): a trailer claiming
-#: more is a FooterLengthError, not a giant download
-MAX_FOOTER_BYTES = 1 << 30
+__all__ = ["is_url", "filesystem_for", "fetch_tail", "fetch", "tail_request_size", "MAX_FOOTER_BYTES"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
@@ -62,16 +55,9 @@ def tail_request_size(footer_size_hint: Optional[int]) -> int:
     return footer_size_hint + TRAILER
 
 
-def footer_length(tail: bytes) -> Optional[int]:
-    """The footer length the trailer of ``tail`` claims, or None without a Parquet trailer."""
-    if len(tail) < TRAILER or tail[-4:] not in (b"PAR1", b"PARE"):
-        return None
-    return int.from_bytes(tail[-8:-4], "little")
-
-
-def fetch_tail(fs: Any, path: str, *, footer_size_hint: Optional[int] = None, size: Optional[int] = None,
-               url: Optional[str] = None) -> bytes:
-    """Fetch the bytes that hold an object's footer: one request, two when the footer is large.
+def fetch(fs: Any, path: str, *, footer_size_hint: Optional[int] = None, size: Optional[int] = None,
+          url: Optional[str] = None) -> Tail:
+    """Fetch the bytes that hold an object's footer, as the tail planner asks: 1 request, 2 for a large footer.
 
     Parameters
     ----------
@@ -88,8 +74,11 @@ def fetch_tail(fs: Any, path: str, *, footer_size_hint: Optional[int] = None, si
 
     Returns
     -------
-    bytes
-        A tail of the object (the whole object when it is smaller than the request).
+    rugo.tail.Tail
+        The bytes (the whole object when it is smaller than a request), the size when
+        known, and the planner's error when the object cannot hold a readable footer (no
+        second request for a claim over :data:`MAX_FOOTER_BYTES`, or beyond an object
+        whose size is known).
 
     Raises
     ------
@@ -97,16 +86,18 @@ def fetch_tail(fs: Any, path: str, *, footer_size_hint: Optional[int] = None, si
         The object does not exist; the message names ``url``.
     """
     name = url or path
-    want = tail_request_size(footer_size_hint)
-    tail = _cat_suffix(fs, path, want, size, name)
-    claimed = footer_length(tail)
-    if claimed is not None and len(tail) == want and claimed + TRAILER > want:
-        if claimed > MAX_FOOTER_BYTES:
-            raise FooterLengthError(f"footer length {claimed} exceeds the {MAX_FOOTER_BYTES} bytes rugo fetches",
-                                    name)
-        if size is None or claimed + TRAILER <= size:
-            tail = _cat_suffix(fs, path, claimed + TRAILER, size, name)
-    return tail
+    first = tail_request_size(footer_size_hint)
+    return read_tail(lambda n: _cat_suffix(fs, path, n, size, name), -1 if size is None else size, first=first)
+
+
+def fetch_tail(fs: Any, path: str, *, footer_size_hint: Optional[int] = None, size: Optional[int] = None,
+               url: Optional[str] = None) -> bytes:
+    """The bytes of :func:`fetch`: an error the planner found is left to the parser.
+
+    The parser reports it from these bytes (a claim over 1 GiB, no PAR1 magic...); a
+    request for more than the planner allows is never made.
+    """
+    return fetch(fs, path, footer_size_hint=footer_size_hint, size=size, url=url).data
 
 
 def _cat_suffix(fs: Any, path: str, n: int, size: Optional[int], name: str) -> bytes:

@@ -27,14 +27,14 @@ import re
 import signal
 import threading
 import secrets
-import struct
 import sys
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, NamedTuple, Optional, Set
 
 import _posixshmem  # shm_open / shm_unlink, as multiprocessing.shared_memory uses them
 
-from scanner.errors import FILE_CHANGED, ScanError
+from rugo import _footer
+from scanner.errors import ScanError
 
 __all__ = [
     "SHM_DIR", "NAME_PREFIX", "TAIL_BYTES", "DEFAULT_CAP_BYTES", "MODES",
@@ -47,15 +47,13 @@ SHM_DIR = "/dev/shm"
 #: Every block name starts with this, then ``-<pid>-<start ticks>-<token>-<seq>``.
 NAME_PREFIX = "rugoscan"
 #: Bytes of the first read at the end of a file (the footer of most files fits).
-TAIL_BYTES = 64 * 1024
+TAIL_BYTES = _footer.TAIL_READ_SIZE
 #: Default byte cap of the whole slab.
 DEFAULT_CAP_BYTES = 64 * 1024 * 1024
 #: ``tail``: copy the last bytes holding the footer; ``full``: copy whole files that fit.
 MODES = ("tail", "full")
 
 _NAME_RE = re.compile(rf"^{NAME_PREFIX}-(\d+)-(\d+)-")
-_TRAILER = struct.Struct("<I4s")
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 
 
 def process_start_ticks(pid: int) -> int:
@@ -371,16 +369,18 @@ def load_file(path: str, size: int, region: memoryview, *, mode: str = "tail",
               full_limit: int = 0, first_read: int = 0) -> Load:
     """Copy the bytes of ``path`` that the parser needs to the start of ``region``.
 
-    In ``tail`` mode that is one ``pread`` of the last :data:`TAIL_BYTES` (the whole file
-    when smaller) and, when the trailer announces a larger footer, a second read of
+    One file through :func:`rugo._footer.load_tails` (the tail planner decides what to
+    read). In ``tail`` mode that is one ``pread`` of the last :data:`TAIL_BYTES` (the whole
+    file when smaller) and, when the trailer announces a larger footer, a second read of
     exactly footer + trailer. In ``full`` mode a file of at most ``full_limit`` bytes is
-    copied whole; larger files are read as in ``tail`` mode. Whether the bytes are Parquet
-    is left to the parser: only I/O problems are reported here.
+    copied whole; larger files are read as in ``tail`` mode. What is wrong with the bytes
+    is left to the parser, except a truncated Parquet file (``NotParquetError``), which
+    the bytes alone cannot show.
 
     Parameters
     ----------
     path : str
-        The file.
+        The file (a regular file: anything else is a ``NotARegularFile`` error).
     size : int
         Its size when it was discovered.
     region : memoryview
@@ -399,27 +399,13 @@ def load_file(path: str, size: int, region: memoryview, *, mode: str = "tail",
         usable copied); or ``error_type`` / ``error`` for a file that cannot be read.
     """
     first = first_read_size(size, mode=mode, full_limit=full_limit, first_read=first_read)
-    if first > len(region):
-        return Load(need=first)
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        return _os_error(exc)
-    try:
-        got = _pread_into(fd, region, first, size - first)
-        if got < first:
-            return _changed(size, got)
-        footer_end = _footer_end(region, first, size)
-        if footer_end <= first:
-            return Load(length=first)
-        if footer_end > len(region):
-            return Load(need=footer_end)
-        got = _pread_into(fd, region, footer_end, size - footer_end)
-        return Load(length=footer_end) if got == footer_end else _changed(size, got)
-    except OSError as exc:
-        return _os_error(exc)
-    finally:
-        os.close(fd)
+    consumed, need, spans, status, errors = _footer.load_tails([path], [size], region, [first])
+    if not consumed:
+        return Load(need=need)
+    if status[0] == _footer.LOAD_ERROR:
+        error_type, error = errors[0]
+        return Load(error_type=error_type, error=error)
+    return Load(length=spans[0][1])
 
 
 def load_bytes(data: bytes, region: memoryview) -> Load:
@@ -440,38 +426,3 @@ def first_read_size(size: int, *, mode: str = "tail", full_limit: int = 0,
     if mode == "full" and size <= full_limit:
         return size
     return min(size, first_read or TAIL_BYTES)
-
-
-def _pread_into(fd: int, region: memoryview, n: int, offset: int) -> int:
-    """Read ``n`` bytes at ``offset`` into the start of ``region``; return the count read."""
-    with region[:n] as view:
-        done = os.preadv(fd, [view], offset)
-    while 0 < done < n:  # a short read: only at end of file (a shrinking file) or on a signal
-        with region[done:n] as view:
-            got = os.preadv(fd, [view], offset + done)
-        if got == 0:
-            break
-        done += got
-    return done
-
-
-def _footer_end(region: memoryview, length: int, size: int) -> int:
-    """Bytes from the end of the file that footer + trailer need, as the trailer claims.
-
-    Returns ``length`` (nothing more to read) unless the trailer is ``PAR1`` with a footer
-    length that reaches beyond the bytes read yet stays inside the file.
-    """
-    if length < _TRAILER.size:
-        return length
-    footer_len, magic = _TRAILER.unpack_from(region, length - _TRAILER.size)
-    needed = footer_len + _TRAILER.size
-    return needed if magic == b"PAR1" and length < needed <= size else length
-
-
-def _os_error(exc: OSError) -> Load:
-    return Load(error_type=type(exc).__name__, error=exc.strerror or str(exc))
-
-
-def _changed(size: int, got: int) -> Load:
-    return Load(error_type=FILE_CHANGED,
-                error=f"file shrank while scanned: {size} bytes when listed, read ended after {got}")

@@ -180,11 +180,21 @@ class TestUserGuideExamples:
 
 
 def test_remote_giant_footer_claim_is_not_fetched():
-    """rugo.remote refuses a trailer claiming more than MAX_FOOTER_BYTES before fetching it."""
+    """A trailer claiming more than MAX_FOOTER_BYTES: no second request; the planner's error.
+
+    ``fetch`` carries the error; ``fetch_tail`` leaves it to the parser (as the scanner's
+    workers report it), which raises the same from the 64 KiB it got.
+    """
     import fsspec
 
-    from rugo.remote import MAX_FOOTER_BYTES, fetch_tail
+    from rugo.remote import MAX_FOOTER_BYTES, fetch, fetch_tail
     fs = fsspec.filesystem("memory")
     fs.pipe_file("/giant.parquet", b"\0" * 70_000 + (MAX_FOOTER_BYTES + 1).to_bytes(4, "little") + b"PAR1")
-    with pytest.raises(FooterLengthError, match="memory://giant.parquet: footer length"):
-        fetch_tail(fs, "/giant.parquet", url="memory://giant.parquet")
+    message = f"footer length {MAX_FOOTER_BYTES + 1} exceeds the {MAX_FOOTER_BYTES} bytes rugo reads"
+    fetched = fetch(fs, "/giant.parquet", url="memory://giant.parquet")
+    assert len(fetched.data) == 64 * 1024 and fetched.size == -1
+    assert isinstance(fetched.error, FooterLengthError) and str(fetched.error) == message
+    with pytest.raises(FooterLengthError, match=message):
+        pm.read_metadata_from_bytes(fetch_tail(fs, "/giant.parquet", url="memory://giant.parquet"))
+    with pytest.raises(FooterLengthError, match=f"memory://giant.parquet: {message}"):
+        pm.read_metadata("memory://giant.parquet")

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-import scanner.shm
+from rugo import _footer
 from scanner import Catalogue, ScanError, build_catalogue, scan_file
 from scanner.catalogue import COLUMNS, FILES, ROW_GROUPS, decode_bound, encode_bound
 from scanner.coordinator import scan
@@ -35,19 +35,24 @@ ERRORS = {"truncated": "NotParquetError", "empty": "NotParquetError", "csv": "No
 
 @contextmanager
 def unreadable(path: Path) -> Iterator[None]:
-    """``path`` is chmod 000; root reads it anyway, so for root refuse it at ``open``."""
+    """``path`` is chmod 000; root reads it anyway, so for root refuse it in the loader.
+
+    The loader opens files in C (``_footer.load_tails``); this answers for ``path`` what
+    it answers for an ``open`` failing with EACCES (tests/test_load_tails.py checks that
+    answer with a real EACCES).
+    """
     if os.geteuid() != 0:
         yield
         return
-    real_open = os.open
+    real_load_tails = _footer.load_tails
 
-    def refusing_open(name, *args, **kwargs):
-        if os.fspath(name) == str(path):
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_open(name, *args, **kwargs)
+    def refusing_load_tails(paths, sizes, out, first_reads=None):
+        if [os.fspath(p) for p in paths] == [str(path)]:
+            return 1, 0, [(0, 0)], bytes([_footer.LOAD_ERROR]), {0: ("PermissionError", "Permission denied")}
+        return real_load_tails(paths, sizes, out, first_reads)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(scanner.shm.os, "open", refusing_open)
+        mp.setattr(_footer, "load_tails", refusing_load_tails)
         yield
 
 

@@ -5,16 +5,17 @@
  *       released before returning, on every path.
  *   read_file(path, include_statistics, max_row_groups) -> dict
  *       open + pread of the tail (64 KiB, then one exact read if the footer is larger),
- *       without the GIL; never reads the whole file.
+ *       without the GIL; never reads the whole file (readtail.c).
+ *   plan_tail(size, tail, head=None) -> (kind, value)
+ *       the tail planner (tail.c) for readers whose I/O is in Python.
+ *   load_tails(paths, sizes, out, first_reads=None) -> (consumed, need, spans, status, errors)
+ *       many files' tails packed into a writable buffer, without the GIL (readtail.c).
  *
  * Option checking and adding the path to errors happen in rugo/parquet.py.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "readtail.h"
 #include "rugo.h"
 #include "tail.h"
 
@@ -35,16 +36,22 @@ PyObject *rugo_raise(PyObject *cls, const char *detail, Py_ssize_t offset, const
     return NULL;
 }
 
-static PyObject *raise_tail(const tail_info *t)
+/* Raise the error of a plan that is not DONE (NEED: the error of a caller that cannot read
+ * more, e.g. a buffer too short for its footer). */
+static PyObject *raise_plan(const tail_plan_t *p)
 {
-    PyObject *cls = t->status == TAIL_ENCRYPTED ? R.EncryptedFooterError
-                    : (t->status == TAIL_ZERO_LENGTH || t->status == TAIL_TOO_LONG) ? R.FooterLengthError
-                                                                                   : R.NotParquetError;
-    return rugo_raise(cls, t->msg, -1, NULL);
+    int status = p->status == TAIL_NEED ? p->stuck_status : p->status;
+    const char *name = tail_error_class(status);   /* one status -> class table, in tail.c */
+    PyObject *cls = !name                                     ? R.ParquetFormatError
+                    : !strcmp(name, "EncryptedFooterError") ? R.EncryptedFooterError
+                    : !strcmp(name, "FooterLengthError")    ? R.FooterLengthError
+                                                            : R.NotParquetError;
+    return rugo_raise(cls, p->msg, -1, NULL);
 }
 
-/* Decode the footer located by a successful tail check and build the result. */
-static PyObject *parse_footer(const tail_info *t, int include_statistics, long long max_row_groups)
+/* Decode the footer located by a DONE plan of buf and build the result. */
+static PyObject *parse_footer(const uint8_t *buf, const tail_plan_t *t, int include_statistics,
+                              long long max_row_groups)
 {
     decoder *d = PyMem_Calloc(1, sizeof(decoder));
     FileMetaData *md = PyMem_Calloc(1, sizeof(FileMetaData));
@@ -53,8 +60,8 @@ static PyObject *parse_footer(const tail_info *t, int include_statistics, long l
         PyErr_NoMemory();
         goto done;
     }
-    d->cur.start = d->cur.pos = t->footer;
-    d->cur.end = t->footer + t->footer_len;
+    d->cur.start = d->cur.pos = buf + t->footer_offset;
+    d->cur.end = d->cur.start + t->footer_len;
     d->include_statistics = include_statistics;
     d->max_row_groups = max_row_groups;
     if (!decode_file_metadata(d, md)) {
@@ -76,13 +83,14 @@ done:
     return out;
 }
 
-static PyObject *parse_bytes(const uint8_t *buf, size_t n, uint64_t file_size, int stats, long long max_rg)
+static PyObject *parse_bytes(const uint8_t *buf, size_t n, int64_t file_size, const uint8_t *head, int stats,
+                             long long max_rg)
 {
-    tail_info t;
-    tail_check(buf, n, file_size, &t);
-    if (t.status != TAIL_OK)
-        return raise_tail(&t);
-    return parse_footer(&t, stats, max_rg);
+    tail_plan_t t;
+    tail_plan(buf, n, file_size, head, &t);
+    if (t.status != TAIL_DONE)
+        return raise_plan(&t);
+    return parse_footer(buf, &t, stats, max_rg);
 }
 
 static PyObject *py_parse(PyObject *self, PyObject *args)
@@ -100,165 +108,10 @@ static PyObject *py_parse(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "buffer is not C-contiguous; pass a contiguous view (e.g. bytes(view))");
         out = NULL;
     } else {
-        out = parse_bytes(view.buf, (size_t)view.len, 0, stats, max_rg);
+        out = parse_bytes(view.buf, (size_t)view.len, -1, NULL, stats, max_rg);
     }
     PyBuffer_Release(&view);
     return out;
-}
-
-/* pread exactly n bytes at off (short reads retried); 0 with errno set on failure */
-static int pread_all(int fd, uint8_t *buf, size_t n, off_t off)
-{
-    while (n) {
-        ssize_t r = pread(fd, buf, n, off);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return 0;
-        }
-        if (r == 0) {
-            errno = EIO;   /* the file shrank while we read it */
-            return 0;
-        }
-        buf += r;
-        n -= (size_t)r;
-        off += r;
-    }
-    return 1;
-}
-
-typedef struct {
-    uint8_t *buf;
-    size_t n;
-    uint64_t size;
-    int err;        /* errno */
-    int owned;      /* buf is ours to free (not the thread's reusable buffer) */
-    uint32_t too_large;   /* the trailer claims a footer over TAIL_MAX_FOOTER */
-} tail_read;
-
-/* Each thread keeps its read buffer between calls (reading runs without the GIL, so it is
- * per thread): a fresh buffer would be faulted in by the kernel on every call. A pthread
- * key frees it when the thread exits; buffers over READ_BUFFER_KEEP are freed after use. */
-#define READ_BUFFER_KEEP (8u << 20)
-
-typedef struct {
-    uint8_t *buf;
-    size_t cap;
-    int busy;       /* a read on this thread is using it (a nested read gets its own) */
-} thread_buffer;
-
-static pthread_key_t buffer_key;
-static pthread_once_t buffer_once = PTHREAD_ONCE_INIT;
-
-static void thread_buffer_free(void *p)
-{
-    thread_buffer *tb = p;
-    PyMem_RawFree(tb->buf);
-    PyMem_RawFree(tb);
-}
-
-static void buffer_key_create(void) { (void)pthread_key_create(&buffer_key, thread_buffer_free); }
-
-static thread_buffer *this_thread_buffer(void)
-{
-    pthread_once(&buffer_once, buffer_key_create);
-    thread_buffer *tb = pthread_getspecific(buffer_key);
-    if (!tb && (tb = PyMem_RawCalloc(1, sizeof *tb)) != NULL && pthread_setspecific(buffer_key, tb) != 0) {
-        PyMem_RawFree(tb);
-        tb = NULL;
-    }
-    return tb;
-}
-
-static void release_buffer(tail_read *r)
-{
-    if (r->owned) {
-        PyMem_RawFree(r->buf);
-    } else if (r->buf) {
-        thread_buffer *tb = this_thread_buffer();
-        tb->busy = 0;
-        if (tb->cap > READ_BUFFER_KEEP) {
-            PyMem_RawFree(tb->buf);
-            tb->buf = NULL;
-            tb->cap = 0;
-        }
-    }
-    r->buf = NULL;
-    r->owned = 0;
-}
-
-/* A buffer of n bytes for r (replacing any it had): the thread's, or a private one. */
-static uint8_t *acquire_buffer(tail_read *r, size_t n)
-{
-    release_buffer(r);
-    thread_buffer *tb = this_thread_buffer();
-    if (!tb || tb->busy) {
-        r->owned = 1;
-        return r->buf = PyMem_RawMalloc(n ? n : 1);
-    }
-    if (n > tb->cap) {
-        PyMem_RawFree(tb->buf);
-        tb->cap = 0;
-        tb->buf = PyMem_RawMalloc(n ? n : 1);
-        if (!tb->buf)
-            return NULL;
-        tb->cap = n;
-    }
-    tb->busy = 1;
-    return r->buf = tb->buf;
-}
-
-/* Runs without the GIL: open, fstat, one tail read, and an exact second read if needed. */
-static void read_tail(const char *path, tail_read *r)
-{
-    memset(r, 0, sizeof *r);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        r->err = errno;
-        return;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        r->err = errno;
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        r->err = EISDIR;
-        goto out;
-    }
-    r->size = (uint64_t)st.st_size;
-    size_t want = r->size < TAIL_DEFAULT_READ ? (size_t)r->size : TAIL_DEFAULT_READ;
-    if (!acquire_buffer(r, want)) {
-        r->err = ENOMEM;
-        goto out;
-    }
-    if (!pread_all(fd, r->buf, want, (off_t)(r->size - want))) {
-        r->err = errno;
-        goto out;
-    }
-    r->n = want;
-    tail_info t;
-    tail_check(r->buf, r->n, r->size, &t);
-    if (t.status == TAIL_TOO_LONG && t.footer_len > TAIL_MAX_FOOTER) {
-        r->too_large = t.footer_len;
-        goto out;
-    }
-    if (t.status == TAIL_TOO_LONG && (uint64_t)t.footer_len + TAIL_TRAILER <= r->size) {
-        size_t need = (size_t)t.footer_len + TAIL_TRAILER;
-        uint8_t *big = acquire_buffer(r, need);
-        if (!big) {
-            r->err = ENOMEM;
-            goto out;
-        }
-        r->n = 0;
-        if (!pread_all(fd, big, need, (off_t)(r->size - need))) {
-            r->err = errno;
-            goto out;
-        }
-        r->n = need;
-    }
-out:
-    close(fd);
 }
 
 static PyObject *py_read_file(PyObject *self, PyObject *args)
@@ -278,16 +131,40 @@ static PyObject *py_read_file(PyObject *self, PyObject *args)
         PyObject *name = PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(path));
         out = PyErr_SetFromErrnoWithFilenameObject(r.err == ENOMEM ? PyExc_MemoryError : PyExc_OSError, name);
         Py_XDECREF(name);
-    } else if (r.too_large) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "footer length %u exceeds the %u bytes rugo reads from a file",
-                 r.too_large, TAIL_MAX_FOOTER);
-        out = rugo_raise(R.FooterLengthError, msg, -1, NULL);
     } else {
-        out = parse_bytes(r.buf, r.n, r.size, stats, max_rg);
+        out = parse_bytes(r.buf, r.n, r.size, r.have_head ? r.head : NULL, stats, max_rg);
     }
     release_buffer(&r);
     Py_DECREF(path);
+    return out;
+}
+
+static PyObject *py_plan_tail(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"size", "tail", "head", NULL};
+    long long size;
+    Py_buffer tail, head = {0};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Ly*|z*:plan_tail", kwlist, &size, &tail, &head))
+        return NULL;
+    PyObject *out = NULL;
+    if (size < -1 || (size >= 0 && tail.len > size)) {
+        PyErr_Format(PyExc_ValueError, "plan_tail: size must be -1 (unknown) or >= len(tail) (%zd), not %lld",
+                     tail.len, size);
+    } else if (head.buf && head.len < TAIL_MAGIC_LEN) {
+        PyErr_Format(PyExc_ValueError, "plan_tail: head must hold the first 4 bytes, not %zd", head.len);
+    } else {
+        tail_plan_t p;
+        tail_plan(tail.buf, (size_t)tail.len, size, head.buf, &p);
+        if (p.status == TAIL_DONE)
+            out = Py_BuildValue("(ik)", TAIL_DONE, (unsigned long)p.footer_len);
+        else if (p.status == TAIL_NEED)
+            out = Py_BuildValue("(iK)", TAIL_NEED, (unsigned long long)p.need);
+        else
+            raise_plan(&p);
+    }
+    PyBuffer_Release(&tail);
+    if (head.buf)
+        PyBuffer_Release(&head);
     return out;
 }
 
@@ -298,6 +175,13 @@ static PyMethodDef methods[] = {
     {"read_file", py_read_file, METH_VARARGS,
      "read_file(path, include_statistics, max_row_groups) -> dict\n\n"
      "Read a file's tail (64 KiB, then an exact read if needed) and decode its footer."},
+    {"plan_tail", (PyCFunction)(void (*)(void))py_plan_tail, METH_VARARGS | METH_KEYWORDS,
+     "plan_tail(size, tail, head=None) -> (kind, value)\n\n"
+     "The tail planner: (TAIL_DONE, footer_length) or (TAIL_NEED, bytes to read from the end);\n"
+     "raises the rugo.errors error of a file that cannot hold a readable footer."},
+    {"load_tails", (PyCFunction)(void (*)(void))py_load_tails, METH_VARARGS | METH_KEYWORDS,
+     "load_tails(paths, sizes, out, first_reads=None) -> (consumed, need, spans, status, errors)\n\n"
+     "Load many files' tails into the writable buffer out, without the GIL (see rugo/_footer.pyi)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -406,9 +290,25 @@ static int init_state(void)
     return convert_init() ? 0 : -1;
 }
 
+static int add_constants(PyObject *m)
+{
+    return PyModule_AddIntConstant(m, "TAIL_DONE", TAIL_DONE) < 0 ||
+                   PyModule_AddIntConstant(m, "TAIL_NEED", TAIL_NEED) < 0 ||
+                   PyModule_AddIntConstant(m, "TAIL_READ_SIZE", TAIL_DEFAULT_READ) < 0 ||
+                   PyModule_AddIntConstant(m, "TRAILER", TAIL_TRAILER) < 0 ||
+                   PyModule_AddIntConstant(m, "MAX_FOOTER_BYTES", TAIL_MAX_FOOTER) < 0 ||
+                   PyModule_AddIntConstant(m, "LOAD_OK", 0) < 0 || PyModule_AddIntConstant(m, "LOAD_FORMAT", 1) < 0 ||
+                   PyModule_AddIntConstant(m, "LOAD_ERROR", 2) < 0
+               ? -1
+               : 0;
+}
+
 PyMODINIT_FUNC PyInit__footer(void)
 {
     if (init_state() < 0)
         return NULL;
-    return PyModule_Create(&moduledef);
+    PyObject *m = PyModule_Create(&moduledef);
+    if (m && add_constants(m) < 0)
+        Py_CLEAR(m);
+    return m;
 }

@@ -1,4 +1,16 @@
-/* tail.h - the 8-byte Parquet trailer: <footer length: u32 LE> <magic "PAR1" | "PARE"> */
+/* tail.h - the sans-IO tail planner: where a Parquet footer is, or which bytes to read next.
+ *
+ * A Parquet file ends in <footer> <footer length: u32 LE> <magic "PAR1" | "PARE">. Every
+ * reader (a path, a file object, an fsspec URL, the scanner's shared-memory loader) asks
+ * the planner the same question with the last n bytes it holds, and does the I/O itself:
+ *
+ *     DONE   the footer lies in those bytes (offset and length)
+ *     NEED   read exactly the last `need` bytes of the file, then ask again
+ *     error  TAIL_TOO_SHORT ... TAIL_TOO_LARGE, with the message to raise
+ *
+ * The first read is the last TAIL_DEFAULT_READ bytes (the whole file when smaller); a
+ * larger footer costs exactly one more read of footer + trailer. No file is read here.
+ */
 #ifndef RUGO_TAIL_H
 #define RUGO_TAIL_H
 
@@ -6,24 +18,49 @@
 #include <stdint.h>
 
 #define TAIL_TRAILER 8
+#define TAIL_MAGIC_LEN 4
 #define TAIL_DEFAULT_READ (64 * 1024)
-/* The largest footer a file read will fetch (1 GiB): a trailer claiming more is a
- * FooterLengthError, not a giant allocation. In-memory buffers are parsed whatever their
- * size (the caller already holds the bytes). Same limit as rugo.remote.MAX_FOOTER_BYTES. */
+/* The largest footer a reader fetches (1 GiB): a trailer claiming more is a
+ * FooterLengthError, not a giant allocation or download. A buffer already holding a larger
+ * footer is still parsed (the caller has the bytes). */
 #define TAIL_MAX_FOOTER (1u << 30)
 
-enum { TAIL_OK = 0, TAIL_TOO_SHORT, TAIL_NOT_PARQUET, TAIL_ENCRYPTED, TAIL_ZERO_LENGTH, TAIL_TOO_LONG };
+/* Outcomes. The errors map to rugo.errors classes with tail_error_class(). */
+enum {
+    TAIL_DONE = 0,
+    TAIL_NEED,
+    TAIL_TOO_SHORT,     /* NotParquetError: fewer than 8 bytes in the whole file */
+    TAIL_NOT_PARQUET,   /* NotParquetError: no PAR1 at the end */
+    TAIL_TRUNCATED,     /* NotParquetError: PAR1 at the start but not at the end */
+    TAIL_ENCRYPTED,     /* EncryptedFooterError: PARE at the end */
+    TAIL_ZERO_LENGTH,   /* FooterLengthError: the trailer claims 0 bytes */
+    TAIL_TOO_LONG,      /* FooterLengthError: the claim exceeds the bytes before the trailer */
+    TAIL_TOO_LARGE,     /* FooterLengthError: the claim exceeds TAIL_MAX_FOOTER */
+};
 
 typedef struct {
-    int status;                 /* TAIL_* */
-    uint32_t footer_len;        /* the trailer's claim */
-    const uint8_t *footer;      /* first footer byte when status == TAIL_OK */
-    char msg[160];              /* what is wrong, when status != TAIL_OK */
-} tail_info;
+    int status;             /* TAIL_DONE, TAIL_NEED or an error */
+    uint32_t footer_len;    /* the trailer's claim (0 before the trailer was seen) */
+    size_t footer_offset;   /* DONE: first footer byte in the buffer */
+    uint64_t need;          /* NEED: bytes to read from the end of the file (> n) */
+    int head_unknown;       /* TAIL_NOT_PARQUET without sight of the first 4 bytes: a
+                               caller that can read them may ask again with `head` */
+    int stuck_status;       /* NEED: the error for a caller that cannot read more */
+    char msg[160];          /* errors, and NEED (the stuck message): what is wrong */
+} tail_plan_t;
 
-/* Check the last 8 bytes of buf[0:n] (a whole file or any tail of one) and locate the
- * footer inside it. `file_size` is the size of the whole file when known (else 0): it lets
- * the message tell a truncated tail from a lying length. */
-void tail_check(const uint8_t *buf, size_t n, uint64_t file_size, tail_info *out);
+/* Plan from the last n bytes of a file (buf[0:n]; n <= file_size when the size is known).
+ *
+ * file_size  the whole file's size, or -1 when unknown (a buffer handed to parse, a
+ *            suffix request). n == file_size means the whole file is visible.
+ * head       the file's first 4 bytes when the caller read them, else NULL; only looked at
+ *            to tell a truncated Parquet file from another file. */
+void tail_plan(const uint8_t *buf, size_t n, int64_t file_size, const uint8_t *head, tail_plan_t *out);
+
+/* The bytes to read first from a file of file_size bytes (-1: unknown). */
+uint64_t tail_first_read(int64_t file_size);
+
+/* The rugo.errors class name of an error status ("NotParquetError" ...), NULL otherwise. */
+const char *tail_error_class(int status);
 
 #endif
