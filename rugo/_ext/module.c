@@ -43,46 +43,43 @@ static PyObject *raise_tail(const tail_info *t)
     return rugo_raise(cls, t->msg, -1, NULL);
 }
 
-/* Decode the footer located by a successful tail check and build the result. */
-static PyObject *parse_footer(const tail_info *t, int include_statistics, long long max_row_groups)
+int footer_decode(decoder *d, FileMetaData *md, const uint8_t *buf, size_t n, uint64_t file_size,
+                  int include_statistics, long long max_row_groups)
+{
+    tail_info t;
+    tail_check(buf, n, file_size, &t);
+    if (t.status != TAIL_OK) {
+        raise_tail(&t);
+        return 0;
+    }
+    d->cur.start = d->cur.pos = t.footer;
+    d->cur.end = t.footer + t.footer_len;
+    d->include_statistics = include_statistics;
+    d->max_row_groups = max_row_groups;
+    if (decode_file_metadata(d, md))
+        return 1;
+    if (d->cur.err == ERR_MEMORY)
+        PyErr_NoMemory();
+    else
+        rugo_raise(R.ThriftDecodeError, d->cur.err_msg, (Py_ssize_t)d->cur.err_offset,
+                   d->err_field[0] ? d->err_field : NULL);
+    return 0;
+}
+
+static PyObject *parse_bytes(const uint8_t *buf, size_t n, uint64_t file_size, int stats, long long max_rg)
 {
     decoder *d = PyMem_Calloc(1, sizeof(decoder));
     FileMetaData *md = PyMem_Calloc(1, sizeof(FileMetaData));
     PyObject *out = NULL;
-    if (!d || !md) {
+    if (!d || !md)
         PyErr_NoMemory();
-        goto done;
-    }
-    d->cur.start = d->cur.pos = t->footer;
-    d->cur.end = t->footer + t->footer_len;
-    d->include_statistics = include_statistics;
-    d->max_row_groups = max_row_groups;
-    if (!decode_file_metadata(d, md)) {
-        if (d->cur.err == ERR_MEMORY)
-            PyErr_NoMemory();
-        else
-            rugo_raise(R.ThriftDecodeError, d->cur.err_msg, (Py_ssize_t)d->cur.err_offset,
-                       d->err_field[0] ? d->err_field : NULL);
-        goto done;
-    }
-    /* bytes the FileMetaData took: less than the trailer's length in plaintext-footer
-     * encrypted files, where a 28-byte signature follows */
-    out = build_result(md, (uint32_t)cur_offset(&d->cur), d->schema_raw);
-done:
+    else if (footer_decode(d, md, buf, n, file_size, stats, max_rg))
+        out = build_result(md, footer_bytes(d), d->schema_raw);
     if (d)
         arena_free(&d->mem);
     PyMem_Free(d);
     PyMem_Free(md);
     return out;
-}
-
-static PyObject *parse_bytes(const uint8_t *buf, size_t n, uint64_t file_size, int stats, long long max_rg)
-{
-    tail_info t;
-    tail_check(buf, n, file_size, &t);
-    if (t.status != TAIL_OK)
-        return raise_tail(&t);
-    return parse_footer(&t, stats, max_rg);
 }
 
 static PyObject *py_parse(PyObject *self, PyObject *args)
