@@ -214,7 +214,7 @@ def test_errors_pickle_and_name_everything():
 def test_stubs_match_the_extension():
     stub = (Path(rugo.__file__).parent / "_footer.pyi").read_text()
     public = sorted(n for n in dir(_footer) if not n.startswith("_"))
-    assert public == ["parse", "read_file"]
+    assert public == ["parse", "parse_batch", "read_file"]
     for name in public:
         assert f"def {name}(" in stub
     for fn in (pm.read_metadata, pm.read_metadata_from_bytes, pm.read_metadata_from_memoryview):

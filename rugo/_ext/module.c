@@ -6,6 +6,8 @@
  *   read_file(path, include_statistics, max_row_groups) -> dict
  *       open + pread of the tail (64 KiB, then one exact read if the footer is larger),
  *       without the GIL; never reads the whole file.
+ *   parse_batch(buffer, spans, detail) -> dict   (batch.c)
+ *       the scanner's catalogue rows of many files in one buffer, as Arrow-layout buffers.
  *
  * Option checking and adding the path to errors happen in rugo/parquet.py.
  */
@@ -295,6 +297,10 @@ static PyMethodDef methods[] = {
     {"read_file", py_read_file, METH_VARARGS,
      "read_file(path, include_statistics, max_row_groups) -> dict\n\n"
      "Read a file's tail (64 KiB, then an exact read if needed) and decode its footer."},
+    {"parse_batch", py_parse_batch, METH_VARARGS,
+     "parse_batch(buffer, spans, detail) -> dict\n\n"
+     "Decode the footer at each (start, end) span of buffer into the scanner's catalogue rows\n"
+     "(detail 0 files, 1 + columns, 2 + row_groups), as Arrow-layout column buffers."},
     {NULL, NULL, 0, NULL},
 };
 

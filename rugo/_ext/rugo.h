@@ -176,6 +176,9 @@ int footer_decode(decoder *d, FileMetaData *md, const uint8_t *buf, size_t n, ui
  * in plaintext-footer encrypted files, where a 28-byte signature follows */
 static inline uint32_t footer_bytes(const decoder *d) { return (uint32_t)cur_offset(&d->cur); }
 
+/* ---- batch.c: footers -> catalogue rows in Arrow-layout buffers ---- */
+PyObject *py_parse_batch(PyObject *self, PyObject *args);
+
 /* ---- build.c: C structs -> the result dict ---- */
 /* footer_size: the Thrift bytes the FileMetaData took (pyarrow's serialized_size) */
 PyObject *build_result(const FileMetaData *md, uint32_t footer_size, span schema_raw);
