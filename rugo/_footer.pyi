@@ -95,3 +95,7 @@ def load_tails(paths: Sequence[_Path], sizes: Sequence[int], out: Any,
         ``NotParquetError`` for a truncated Parquet file. For LOAD_FORMAT, the planner's
         error class and message (the parser raises the same from the span).
     """
+
+def parse_batch(buffer: Any, spans: Sequence[Tuple[Optional[int], Optional[int]]],
+                detail: int) -> Dict[str, Dict[str, Union[Tuple[bytes, Optional[bytes]],
+                                                          Tuple[bytes, bytes, Optional[bytes]], List[Any]]]]: ...

@@ -32,8 +32,7 @@ static PyObject *bytes_or_none(int present, span s)
     return present ? PyBytes_FromStringAndSize((const char *)s.p, (Py_ssize_t)s.n) : Py_NewRef(Py_None);
 }
 
-/* list<KeyValue> -> dict in file order (a repeated key keeps its last value) */
-static PyObject *kv_dict(const list *l)
+PyObject *kv_dict(const list *l)
 {
     PyObject *d = PyDict_New();
     const KeyValue *kv = l->items;
@@ -124,24 +123,37 @@ static PyObject *geospatial_dict(const GeospatialStatistics *g)
     return d;
 }
 
-/* min / max as pyarrow reports them: min_value/max_value when the column order is type
- * defined, else the legacy signed-order min/max; left None when pyarrow would not trust
- * them. */
-static int put_min_max(PyObject *d, const Statistics *st, const leaf_info *L, const writer_version *wv)
+int chunk_bounds(const Statistics *st, const leaf_info *L, const writer_version *wv, PyObject **min, PyObject **max)
 {
     int modern = L->type_defined_order;
     span smin = modern ? st->min_value : st->min, smax = modern ? st->max_value : st->max;
     int both = modern ? ISSET(st, ST_MIN_VALUE) && ISSET(st, ST_MAX_VALUE) : ISSET(st, ST_MIN) && ISSET(st, ST_MAX);
+    *min = *max = NULL;
     if (!both || !stats_trusted(wv, L, smin, smax, both))
         return 0;
-    if (dict_put(d, R.min, stat_value(L, smin)) < 0)
+    if (!(*min = stat_value(L, smin)))
         return -1;
-    return dict_put(d, R.max, stat_value(L, smax));
+    if (!(*max = stat_value(L, smax))) {
+        Py_CLEAR(*min);
+        return -1;
+    }
+    return 1;
 }
 
-/* pyarrow prints the path the column chunk stores; it is almost always the schema leaf's
- * path, whose string is shared, so compare the bytes before building a new one. */
-static int path_matches(const list *path, const leaf_info *L)
+static int put_min_max(PyObject *d, const Statistics *st, const leaf_info *L, const writer_version *wv)
+{
+    PyObject *min, *max;
+    int rc = chunk_bounds(st, L, wv, &min, &max);
+    if (rc <= 0)
+        return rc;   /* untrusted: the template's None stays */
+    if (dict_put(d, R.min, min) < 0) {
+        Py_DECREF(max);
+        return -1;
+    }
+    return dict_put(d, R.max, max);
+}
+
+int chunk_path_matches(const list *path, const leaf_info *L)
 {
     const span *parts = path->items;
     Py_ssize_t pos = 0;
@@ -155,7 +167,7 @@ static int path_matches(const list *path, const leaf_info *L)
     return path->n > 0 && pos == L->path_len;
 }
 
-static PyObject *chunk_path(const list *path)
+PyObject *chunk_path(const list *path)
 {
     const span *parts = path->items;
     size_t n = 0;
@@ -192,7 +204,7 @@ static PyObject *column_dict(const ColumnChunk *cc, const leaf_info *L, const wr
     const SizeStatistics *ss = &m->size_statistics;
     int hm = ISSET(cc, CC_META_DATA);
     int hs = hm && ISSET(m, CM_STATISTICS);
-    if (hm && !path_matches(&m->path_in_schema, L))
+    if (hm && !chunk_path_matches(&m->path_in_schema, L))
         SET(path_in_schema, chunk_path(&m->path_in_schema));
     if (hm) {
         SET(compression_codec, enum_name(R.codec, 8, m->codec));
@@ -247,15 +259,22 @@ static PyObject *sorting_list(const list *l)
     return out;
 }
 
+int row_group_width_ok(const RowGroup *rg, uint32_t index, int nleaves)
+{
+    if (rg->columns.n == (uint32_t)nleaves)
+        return 1;
+    char msg[160];
+    snprintf(msg, sizeof msg, "row group %u has %u column chunks but the schema has %d leaf columns",
+             index, rg->columns.n, nleaves);
+    rugo_raise(R.ParquetFormatError, msg, -1, "row_groups");
+    return 0;
+}
+
 static PyObject *row_group_dict(const RowGroup *rg, uint32_t index, const schema_info *s, const writer_version *wv,
                                 enc_cache *ec)
 {
-    if (rg->columns.n != (uint32_t)s->nleaves) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "row group %u has %u column chunks but the schema has %d leaf columns",
-                 index, rg->columns.n, s->nleaves);
-        return rugo_raise(R.ParquetFormatError, msg, -1, "row_groups");
-    }
+    if (!row_group_width_ok(rg, index, s->nleaves))
+        return NULL;
     PyObject *d = dict_from_template(R.tmpl_row_group);
     PyObject *cols = d ? PyList_New(rg->columns.n) : NULL;
     if (!cols)
@@ -300,14 +319,19 @@ static PyObject *column_orders_list(const list *l)
     return out;
 }
 
+PyObject *encryption_name(const EncryptionAlgorithm *e)
+{
+    return ISSET(e, 0) ? R.aes_gcm_v1 : ISSET(e, 1) ? R.aes_gcm_ctr_v1 : NULL;
+}
+
 static PyObject *encryption_dict(const EncryptionAlgorithm *e)
 {
-    int ctr = !ISSET(e, 0) && ISSET(e, 1);
-    if (!ISSET(e, 0) && !ISSET(e, 1))
+    PyObject *name = encryption_name(e);
+    if (!name)
         return Py_NewRef(Py_None);
-    const AesGcm *a = ctr ? &e->aes_gcm_ctr_v1 : &e->aes_gcm_v1;
+    const AesGcm *a = name == R.aes_gcm_ctr_v1 ? &e->aes_gcm_ctr_v1 : &e->aes_gcm_v1;
     PyObject *d = PyDict_New();
-    if (!d || PyDict_SetItem(d, R.name, ctr ? R.aes_gcm_ctr_v1 : R.aes_gcm_v1) < 0 ||
+    if (!d || PyDict_SetItem(d, R.name, name) < 0 ||
         dict_put(d, R.aad_prefix, bytes_or_none(ISSET(a, 0), a->aad_prefix)) < 0 ||
         dict_put(d, R.aad_file_unique, bytes_or_none(ISSET(a, 1), a->aad_file_unique)) < 0 ||
         dict_put(d, R.supply_aad_prefix, ISSET(a, 2) ? PyBool_FromLong(a->supply_aad_prefix) : Py_NewRef(Py_None)) < 0)

@@ -10,6 +10,8 @@
  *       the tail planner (tail.c) for readers whose I/O is in Python.
  *   load_tails(paths, sizes, out, first_reads=None) -> (consumed, need, spans, status, errors)
  *       many files' tails packed into a writable buffer, without the GIL (readtail.c).
+ *   parse_batch(buffer, spans, detail) -> dict   (batch.c)
+ *       the scanner's catalogue rows of many files in one buffer, as Arrow-layout buffers.
  *
  * Option checking and adding the path to errors happen in rugo/parquet.py.
  */
@@ -49,48 +51,46 @@ static PyObject *raise_plan(const tail_plan_t *p)
     return rugo_raise(cls, p->msg, -1, NULL);
 }
 
-/* Decode the footer located by a DONE plan of buf and build the result. */
-static PyObject *parse_footer(const uint8_t *buf, const tail_plan_t *t, int include_statistics,
-                              long long max_row_groups)
+/* Plan the tail of buf[0:n] (file_size: -1 unknown; head: the file's first 4 bytes or
+ * NULL) and decode the footer it locates into md. 0 with a Python error set on failure. */
+int footer_decode(decoder *d, FileMetaData *md, const uint8_t *buf, size_t n, int64_t file_size,
+                  const uint8_t *head, int include_statistics, long long max_row_groups)
 {
-    decoder *d = PyMem_Calloc(1, sizeof(decoder));
-    FileMetaData *md = PyMem_Calloc(1, sizeof(FileMetaData));
-    PyObject *out = NULL;
-    if (!d || !md) {
-        PyErr_NoMemory();
-        goto done;
+    tail_plan_t t;
+    tail_plan(buf, n, file_size, head, &t);
+    if (t.status != TAIL_DONE) {
+        raise_plan(&t);
+        return 0;
     }
-    d->cur.start = d->cur.pos = buf + t->footer_offset;
-    d->cur.end = d->cur.start + t->footer_len;
+    d->cur.start = d->cur.pos = buf + t.footer_offset;
+    d->cur.end = d->cur.start + t.footer_len;
     d->include_statistics = include_statistics;
     d->max_row_groups = max_row_groups;
-    if (!decode_file_metadata(d, md)) {
-        if (d->cur.err == ERR_MEMORY)
-            PyErr_NoMemory();
-        else
-            rugo_raise(R.ThriftDecodeError, d->cur.err_msg, (Py_ssize_t)d->cur.err_offset,
-                       d->err_field[0] ? d->err_field : NULL);
-        goto done;
-    }
-    /* bytes the FileMetaData took: less than the trailer's length in plaintext-footer
-     * encrypted files, where a 28-byte signature follows */
-    out = build_result(md, (uint32_t)cur_offset(&d->cur), d->schema_raw);
-done:
-    if (d)
-        arena_free(&d->mem);
-    PyMem_Free(d);
-    PyMem_Free(md);
-    return out;
+    if (decode_file_metadata(d, md))
+        return 1;
+    if (d->cur.err == ERR_MEMORY)
+        PyErr_NoMemory();
+    else
+        rugo_raise(R.ThriftDecodeError, d->cur.err_msg, (Py_ssize_t)d->cur.err_offset,
+                   d->err_field[0] ? d->err_field : NULL);
+    return 0;
 }
 
 static PyObject *parse_bytes(const uint8_t *buf, size_t n, int64_t file_size, const uint8_t *head, int stats,
                              long long max_rg)
 {
-    tail_plan_t t;
-    tail_plan(buf, n, file_size, head, &t);
-    if (t.status != TAIL_DONE)
-        return raise_plan(&t);
-    return parse_footer(buf, &t, stats, max_rg);
+    decoder *d = PyMem_Calloc(1, sizeof(decoder));
+    FileMetaData *md = PyMem_Calloc(1, sizeof(FileMetaData));
+    PyObject *out = NULL;
+    if (!d || !md)
+        PyErr_NoMemory();
+    else if (footer_decode(d, md, buf, n, file_size, head, stats, max_rg))
+        out = build_result(md, footer_bytes(d), d->schema_raw);
+    if (d)
+        arena_free(&d->mem);
+    PyMem_Free(d);
+    PyMem_Free(md);
+    return out;
 }
 
 static PyObject *py_parse(PyObject *self, PyObject *args)
@@ -182,6 +182,10 @@ static PyMethodDef methods[] = {
     {"load_tails", (PyCFunction)(void (*)(void))py_load_tails, METH_VARARGS | METH_KEYWORDS,
      "load_tails(paths, sizes, out, first_reads=None) -> (consumed, need, spans, status, errors)\n\n"
      "Load many files' tails into the writable buffer out, without the GIL (see rugo/_footer.pyi)."},
+    {"parse_batch", py_parse_batch, METH_VARARGS,
+     "parse_batch(buffer, spans, detail) -> dict\n\n"
+     "Decode the footer at each (start, end) span of buffer into the scanner's catalogue rows\n"
+     "(detail 0 files, 1 + columns, 2 + row_groups), as Arrow-layout column buffers."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -138,12 +138,20 @@ typedef struct {
     int nleaves;
     PyObject *columns;          /* the `schema_columns` list */
     PyObject *elements;         /* the `schema` list */
+    PyObject *fingerprint;      /* schema_fingerprint's str, NULL until asked for */
 } schema_info;
 
 /* The schema of a decoded footer (`raw`: its Thrift bytes, the cache key). On a malformed
  * schema raise ParquetFormatError and return 0. */
 int schema_load(const FileMetaData *md, span raw, schema_info *s);
 void schema_free(schema_info *s);
+/* 16 hex digits naming the schema: blake2b (8 bytes) of the repr of the tuple
+ * (root num_children,) + ((name, physical_type, logical_type, converted_type,
+ * repetition_type, num_children, type_length, precision, scale, field_id) per element after
+ * the root), exactly as scanner.worker.schema_fingerprint computes it from the `schema`
+ * dicts. Computed once per distinct schema (kept with its cache entry); a borrowed
+ * reference owned by `s`, NULL on a Python error. */
+PyObject *schema_fingerprint(span raw, schema_info *s);
 
 /* ---- convert.c: statistics bytes -> Python values ---- */
 
@@ -156,9 +164,44 @@ int stats_trusted(const writer_version *w, const leaf_info *leaf, span min, span
 
 int convert_init(void);   /* imports the datetime C API */
 
+/* ---- module.c: the trailer check and the walk, shared by every entry point ---- */
+
+/* Check the trailer of buf[0:n] (a whole file or a tail) and decode its footer into *md.
+ * `d` and `md` are zeroed by the caller, who frees d->mem afterwards (also on failure).
+ * 1 on success; else the rugo error (or MemoryError) is raised and 0 returned. */
+int footer_decode(decoder *d, FileMetaData *md, const uint8_t *buf, size_t n, int64_t file_size,
+                  const uint8_t *head,
+                  int include_statistics, long long max_row_groups);
+
+/* bytes the FileMetaData took (pyarrow's serialized_size): less than the trailer's length
+ * in plaintext-footer encrypted files, where a 28-byte signature follows */
+static inline uint32_t footer_bytes(const decoder *d) { return (uint32_t)cur_offset(&d->cur); }
+
+/* ---- batch.c: footers -> catalogue rows in Arrow-layout buffers ---- */
+PyObject *py_parse_batch(PyObject *self, PyObject *args);
+
 /* ---- build.c: C structs -> the result dict ---- */
 /* footer_size: the Thrift bytes the FileMetaData took (pyarrow's serialized_size) */
 PyObject *build_result(const FileMetaData *md, uint32_t footer_size, span schema_raw);
+
+/* What build_result decides per chunk, shared with batch.c (one decoder, one set of rules): */
+
+/* min / max as pyarrow reports them: min_value/max_value when the column order is type
+ * defined, else the legacy signed-order min/max. 1 with two new references (Py_None when
+ * a value cannot be decoded); 0 with both NULL when pyarrow would not trust them; -1 on a
+ * Python error. Min is decoded before max. */
+int chunk_bounds(const Statistics *st, const leaf_info *L, const writer_version *wv, PyObject **min, PyObject **max);
+/* pyarrow prints the path the column chunk stores; it is almost always the schema leaf's
+ * path, whose string is shared, so compare the bytes before building a new one. */
+int chunk_path_matches(const list *path, const leaf_info *L);
+PyObject *chunk_path(const list *path);   /* the chunk's own dotted path, invalid UTF-8 replaced */
+/* A row group must have one chunk per schema leaf; else raise ParquetFormatError, return 0. */
+int row_group_width_ok(const RowGroup *rg, uint32_t index, int nleaves);
+/* list<KeyValue> -> dict in file order (a repeated key keeps its first place, its last
+ * value; a key that is not UTF-8 stays bytes) */
+PyObject *kv_dict(const list *l);
+/* the interned name of the algorithm (borrowed), NULL when the file has none */
+PyObject *encryption_name(const EncryptionAlgorithm *e);
 
 /* utf-8 text from the footer; never fails on bad bytes (U+FFFD replaces them) */
 PyObject *text_from_span(span s);

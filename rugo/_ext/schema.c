@@ -543,6 +543,7 @@ void schema_free(schema_info *s)
     PyMem_Free(s->leaves);
     Py_XDECREF(s->columns);
     Py_XDECREF(s->elements);
+    Py_XDECREF(s->fingerprint);
     memset(s, 0, sizeof *s);
 }
 
@@ -594,6 +595,7 @@ static int schema_copy(const schema_info *src, schema_info *dst)
         Py_INCREF(dst->leaves[i].logical_str);
         Py_INCREF(dst->leaves[i].tmpl);   /* shared: only ever copied, never handed out */
     }
+    dst->fingerprint = Py_XNewRef(src->fingerprint);
     dst->columns = copy_dict_list(src->columns);
     dst->elements = dst->columns ? copy_dict_list(src->elements) : NULL;
     return dst->elements != NULL;
@@ -614,13 +616,18 @@ static void cache_store(span raw, schema_info *built)
     cache_next = (cache_next + 1) % SCHEMA_CACHE_SIZE;
 }
 
+static cache_entry *cache_find(span raw)
+{
+    for (int k = 0; raw.n && k < SCHEMA_CACHE_SIZE; k++)
+        if (cache[k].bytes && cache[k].n == raw.n && memcmp(cache[k].bytes, raw.p, raw.n) == 0)
+            return &cache[k];
+    return NULL;
+}
+
 int schema_load(const FileMetaData *md, span raw, schema_info *s)
 {
     memset(s, 0, sizeof *s);
-    const cache_entry *hit = NULL;
-    for (int k = 0; raw.n && k < SCHEMA_CACHE_SIZE; k++)
-        if (cache[k].bytes && cache[k].n == raw.n && memcmp(cache[k].bytes, raw.p, raw.n) == 0)
-            hit = &cache[k];
+    const cache_entry *hit = cache_find(raw);
     if (hit) {
         if (!schema_copy(&hit->info, s))
             return 0;
@@ -716,4 +723,85 @@ static PyObject *schema_elements_list(const schema_tree *s)
 fail:
     Py_DECREF(out);
     return NULL;
+}
+
+/* ---------------------------------------------------------------- the fingerprint */
+
+static PyObject *blake2b, *digest_kw;   /* hashlib.blake2b and {"digest_size": 8}, made on first use */
+
+/* el[key], new reference; KeyError (never expected: elements come from a template) */
+static PyObject *element_value(PyObject *el, PyObject *key)
+{
+    PyObject *v = PyDict_GetItemWithError(el, key);
+    if (!v && !PyErr_Occurred())
+        PyErr_SetObject(PyExc_KeyError, key);
+    return Py_XNewRef(v);
+}
+
+/* the tuple scanner.worker.schema_fingerprint hashes, built from the same dicts */
+static PyObject *fingerprint_key(PyObject *elements)
+{
+    PyObject *const fields[] = {R.name, R.physical_type, R.logical_type, R.converted_type, R.repetition_type,
+                                R.num_children, R.type_length, R.precision, R.scale, R.field_id};
+    const Py_ssize_t nfields = (Py_ssize_t)(sizeof fields / sizeof fields[0]);
+    Py_ssize_t n = PyList_GET_SIZE(elements);
+    PyObject *key = PyTuple_New(n);   /* n >= 1: a schema without a root is an error */
+    for (Py_ssize_t i = 0; key && i < n; i++) {
+        PyObject *el = PyList_GET_ITEM(elements, i), *item;
+        if (i == 0) {
+            item = element_value(el, R.num_children);
+        } else {
+            item = PyTuple_New(nfields);
+            for (Py_ssize_t k = 0; item && k < nfields; k++) {
+                PyObject *v = element_value(el, fields[k]);
+                if (!v)
+                    Py_CLEAR(item);
+                else
+                    PyTuple_SET_ITEM(item, k, v);
+            }
+        }
+        if (!item)
+            Py_CLEAR(key);
+        else
+            PyTuple_SET_ITEM(key, i, item);
+    }
+    return key;
+}
+
+static PyObject *fingerprint_of(PyObject *elements)
+{
+    if (!blake2b) {
+        PyObject *hashlib = PyImport_ImportModule("hashlib");
+        blake2b = hashlib ? PyObject_GetAttrString(hashlib, "blake2b") : NULL;
+        Py_XDECREF(hashlib);
+        digest_kw = blake2b ? Py_BuildValue("{si}", "digest_size", 8) : NULL;
+        if (!digest_kw) {
+            Py_CLEAR(blake2b);
+            return NULL;
+        }
+    }
+    PyObject *key = fingerprint_key(elements);
+    PyObject *text = key ? PyObject_Repr(key) : NULL;
+    PyObject *data = text ? PyUnicode_AsUTF8String(text) : NULL;
+    PyObject *args = data ? PyTuple_Pack(1, data) : NULL;
+    PyObject *hash = args ? PyObject_Call(blake2b, args, digest_kw) : NULL;
+    Py_XDECREF(args);
+    PyObject *hex = hash ? PyObject_CallMethod(hash, "hexdigest", NULL) : NULL;
+    Py_XDECREF(key);
+    Py_XDECREF(text);
+    Py_XDECREF(data);
+    Py_XDECREF(hash);
+    return hex;
+}
+
+PyObject *schema_fingerprint(span raw, schema_info *s)
+{
+    if (s->fingerprint)
+        return s->fingerprint;
+    if (!(s->fingerprint = fingerprint_of(s->elements)))
+        return NULL;
+    cache_entry *e = cache_find(raw);   /* the next file with this schema finds it there */
+    if (e && !e->info.fingerprint)
+        e->info.fingerprint = Py_NewRef(s->fingerprint);
+    return s->fingerprint;
 }
