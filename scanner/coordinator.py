@@ -41,7 +41,7 @@ from scanner.entries import FileEntry
 from scanner.errors import TOO_LARGE, WORKER_CRASHED, ScanError
 from scanner.remote import DEFAULT_CONCURRENCY, Failed, Fetched, Fetcher, Job, is_remote
 from scanner.shm import (DEFAULT_CAP_BYTES, MODES, TAIL_BYTES, Block, Load, Slab, first_read_size, load_bytes,
-                         load_file, signals_deferred)
+                         load_file, run_uninterrupted, signals_deferred)
 from scanner.worker import COLUMN_FIELDS, DETAILS, FILE_FIELDS, ROW_GROUP_FIELDS, Columns, worker_main
 
 __all__ = ["ScanResults", "scan", "default_workers", "DEPTH", "MAX_BATCH_FILES"]
@@ -181,21 +181,24 @@ class _Pool:
 
         Ctrl-C or SIGTERM arriving meanwhile waits until every worker is reaped.
         """
-        with signals_deferred():
-            workers, self.workers = self.workers, []
-            started = [w for w in workers if w.process.pid is not None]
-            for worker in started:
-                if graceful:
-                    try:
-                        worker.conn.send(None)
-                    except OSError:
-                        pass
-                else:
-                    worker.process.terminate()
-            for worker in started:
-                _reap(worker.process)
-            for worker in workers:
-                worker.conn.close()
+        run_uninterrupted(lambda: self._stop_all(graceful))
+
+    def _stop_all(self, graceful: bool) -> None:
+        # idempotent: a worker leaves the list only once it is reaped and its pipe closed
+        started = [w for w in self.workers if w.process.pid is not None]
+        for worker in started:
+            if graceful:
+                try:
+                    worker.conn.send(None)
+                except OSError:
+                    pass
+            else:
+                worker.process.terminate()
+        for worker in started:
+            _reap(worker.process)
+        while self.workers:
+            self.workers[-1].conn.close()
+            self.workers.pop()
 
 
 def _reap(process: Any) -> None:

@@ -29,7 +29,7 @@ import threading
 import secrets
 import sys
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, NamedTuple, Optional, Set
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Set
 
 import _posixshmem  # shm_open / shm_unlink, as multiprocessing.shared_memory uses them
 
@@ -284,18 +284,22 @@ class Slab:
 
         Ctrl-C or SIGTERM arriving meanwhile is held back until every block is gone.
         """
-        with signals_deferred():
-            blocks = self._free + list(self._busy.values())
-            self._free, self._busy = [], {}
-            for block in blocks:
-                block.close()
-            while self._names:
-                unlink(self._names.pop())
+        run_uninterrupted(self._close_all)
+
+    def _close_all(self) -> None:
+        # pop one at a time: whatever an interrupt leaves is still listed for the next call
+        while self._free:
+            self._free.pop().close()
+        while self._busy:
+            self._busy.popitem()[1].close()
+        while self._names:
+            unlink(self._names.pop())
 
     def _retire(self, block: Block) -> None:
-        with signals_deferred():
+        def retire() -> None:
             block.close()
             self._names.discard(block.name)
+        run_uninterrupted(retire)
 
     def __enter__(self) -> "Slab":
         sweep_orphans(self.directory)
@@ -344,6 +348,20 @@ def signals_deferred() -> Iterator[None]:
             handler(signum, None)
         elif handler == signal.SIG_DFL:
             signal.raise_signal(signum)
+
+
+def run_uninterrupted(cleanup: Callable[[], None]) -> None:
+    """Run an idempotent ``cleanup`` with signals held back (:func:`signals_deferred`).
+
+    A signal handled in the instant before the deferral takes hold raises before the body
+    could run: ``cleanup`` then runs anyway, and the exception goes on afterwards.
+    """
+    try:
+        with signals_deferred():
+            cleanup()
+    except BaseException:
+        cleanup()
+        raise
 
 
 def _restore(handlers: List[tuple]) -> None:

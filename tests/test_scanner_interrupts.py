@@ -191,5 +191,5 @@ def test_random_interrupts_of_the_cli_leak_nothing(tiny_lake: Path, busy_core: N
         assert proc.returncode in (0, status, -signum), (trial, proc.returncode, err)
         assert b"Traceback" not in err and b"leaked" not in err, (trial, err)
         assert gone is True, f"trial {trial}: left in the group after the CLI exited: {gone} ({err!r})"
-        assert shm_blocks(proc.pid) == [], f"trial {trial}"
+        assert shm_blocks(proc.pid) == [], (trial, proc.returncode, err)
     assert outcomes.count(status) + outcomes.count(-signum) >= CLI_TRIALS // 2, outcomes
