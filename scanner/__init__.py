@@ -2,35 +2,33 @@
 
 Data flows one way::
 
-    paths ──► discover ──► FileEntry list (path, size, mtime_ns, partitions), in walk order
-    URLs  ──► remote.list_url (fsspec listing; HTTP URLs are objects) ──► FileEntry (url, ..., etag)
-                 │
-                 ▼
-            coordinator ── reads each file's tail (one pread of the last 64 KiB, a second
-                 │          exact read for a larger footer); remote tails come from a
-                 │          remote.Fetcher (threads of fetch_tail, bounded concurrency,
-                 │          retries) ... into a free block of ...
-                 ▼
-            shm (slab)  ── bounded set of /dev/shm blocks owned by the coordinator
-                 │          (byte cap, space checked, names carry the owner's PID)
-                 │ (batch id, block name, spans)
-                 ▼
-            workers ×N  ── long-lived spawned processes: attach each block once, parse every
-                 │          span with rugo.parquet.read_metadata_from_memoryview, drop the view
-                 │ columnar batches (a list per field; failures are rows, not exceptions)
-                 ▼
-            coordinator ── collects results, progress bar, Ctrl-C, retries after a worker dies
-                 │
-                 ▼
-            catalogue   ── pandas DataFrames ``files`` / ``columns`` / ``row_groups`` with
-                            fixed dtypes; ``Catalogue.write`` → one Parquet index file
+  sources/        paths ──► local.walk_root (os.scandir + stat)        ──┐ FileEntry: path, size,
+  (entries.py:    URLs  ──► objectstore.list_url (fsspec, paged)        ──┤ mtime_ns, partitions,
+   Selection)     skipped: hidden, sidecars, globs, the index (counted)  │ etag; discovery order
+                                                                         ▼
+  engine/local/   coordinator ── load_tails (C, no GIL): a batch of tails per shm block; remote
+                       │         tails from objectstore.Fetcher threads; small scans: here
+                       │ (batch id, block name, spans)       ▲ the pool is started while the
+                       ▼                                     │ walk still runs
+                  workers ×N ── long-lived, spawned: map each block once (read-only), one
+                       │         C call per batch (rugo._footer.parse_batch): footers -> rows
+                       │ one batch: Arrow-layout buffers + bound lists; failures are rows
+                       ▼
+  engine/         results.Results ── all batches -> Arrow tables in discovery order
+                       │             (from_buffers, one concat, one stable sort)
+                       ▼
+  catalogue/      Catalogue ── one to_pandas per table: files / columns / row_groups with
+                               fixed dtypes (fields.py); write -> one Parquet index (index.py)
+
+Imports point down only: ``entries`` and ``fields`` at the bottom, then ``sources``,
+``engine``, ``catalogue``, ``scan`` (the entry points) and ``__main__`` at the top.
 
 Public API: :func:`build_catalogue`, :func:`scan_file`, :class:`Catalogue`,
 :class:`ScanError`. ``python -m scanner --help`` is the command line.
 
 The names are loaded on first use: every worker process imports this package (for
-``scanner.worker``), and must not pay for pandas and pyarrow, which only the coordinator
-needs.
+``scanner.engine.local.worker``), and must not pay for pandas and pyarrow, which only the
+coordinator needs.
 """
 from __future__ import annotations
 
@@ -40,12 +38,12 @@ from typing import TYPE_CHECKING, Any, List
 from scanner.errors import ScanError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from scanner.catalogue import Catalogue, build_catalogue, scan_file
+    from scanner.catalogue import Catalogue
+    from scanner.scan import build_catalogue, scan_file
 
 __all__ = ["build_catalogue", "scan_file", "Catalogue", "ScanError"]
 
-_LAZY = {"build_catalogue": "scanner.catalogue", "scan_file": "scanner.catalogue",
-         "Catalogue": "scanner.catalogue"}
+_LAZY = {"build_catalogue": "scanner.scan", "scan_file": "scanner.scan", "Catalogue": "scanner.catalogue"}
 
 
 def __getattr__(name: str) -> Any:

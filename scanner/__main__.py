@@ -23,9 +23,9 @@ if _AS_COMMAND:  # Ctrl-C or SIGTERM while still importing: exit quietly, no tra
 from multiprocessing import resource_tracker  # noqa: E402
 
 import scanner  # noqa: E402
-from scanner.catalogue import is_index  # noqa: E402
+from scanner.catalogue.index import is_index  # noqa: E402
 from scanner.errors import ScanError  # noqa: E402
-from scanner.remote import DEFAULT_CONCURRENCY  # noqa: E402
+from scanner.sources.objectstore import DEFAULT_CONCURRENCY  # noqa: E402
 
 EPILOG = """\
 what it does:

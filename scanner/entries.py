@@ -1,7 +1,7 @@
 """What a scan is made of: :class:`FileEntry`, hive partitions, and which files are skipped.
 
 A leaf module: it imports nothing else of the scanner, so the local walk
-(:mod:`scanner.discover`) and the object-store listing (:mod:`scanner.remote`) share it
+(:mod:`scanner.sources.local`) and the object-store listing (:mod:`scanner.sources.objectstore`) share it
 without importing each other.
 
 Which files are scanned (:class:`Selection`), in this order:

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rugo import _footer  # noqa: E402
-from scanner.shm import load_file  # noqa: E402
+from scanner.engine.local.shm import load_file  # noqa: E402
 
 TAIL_BYTES = 64 * 1024
 Spans = List[Tuple[int, int]]

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from scanner.shm import NAME_PREFIX, SHM_DIR
-from scanner.worker import TEST_HOOK_KEY, TEST_HOOKS_ENV
+from scanner.engine.local.shm import NAME_PREFIX, SHM_DIR
+from scanner.engine.local.worker import TEST_HOOK_KEY, TEST_HOOKS_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 UTC = dt.timezone.utc

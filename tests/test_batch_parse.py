@@ -1,4 +1,4 @@
-"""``_footer.parse_batch`` (through ``scanner.columnar``) against ``scanner.worker.parse_batch``.
+"""``_footer.parse_batch`` against the Python rows of ``catalogue_reference.parse_batch``.
 
 The C batch path must give exactly the rows of the Python dict path: every field of every
 table, error rows included, for real files, generated lakes, hand-built oddities and
@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from compact import (BINARY, I32, I64, LIST, STRUCT, file_bytes, file_metadata, i, list_, row_group, s,
                      schema_element, struct_)
 from rugo import _footer
-from scanner.columnar import TABLE_TYPES, parse_batch_arrow, tables_from_columns
-from scanner.worker import DETAILS, parse_batch
+from catalogue_reference import TABLE_TYPES, parse_batch, parse_batch_arrow, tables_from_columns
+from scanner.fields import DETAILS
 from scanner_helpers import make_lake, typed_table, write
 from test_fuzz import SEEDS
 

@@ -264,7 +264,7 @@ def test_threads_load_concurrently(tmp_path: Path, wide: Path) -> None:
 
 
 def test_load_file_is_load_tails_of_one_file(tmp_path: Path) -> None:
-    from scanner.shm import Load, load_file
+    from scanner.engine.local.shm import Load, load_file
     path = _files(tmp_path / "lake", 1)[0]
     region = memoryview(bytearray(100))
     assert load_file(str(path), path.stat().st_size, region) == Load(need=path.stat().st_size)

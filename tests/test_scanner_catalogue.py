@@ -22,8 +22,8 @@ from pandas.testing import assert_frame_equal
 from rugo import _footer
 from scanner import Catalogue, ScanError, build_catalogue, scan_file
 from scanner.catalogue import COLUMNS, FILES, ROW_GROUPS, decode_bound, encode_bound
-from scanner.coordinator import scan
-from scanner.discover import discover
+from scanner.engine.local.coordinator import scan
+from scanner.sources import discover
 from scanner.errors import TOO_LARGE
 from scanner_helpers import (REPO, expected_chunks, expected_columns, expected_file, make_lake,
                              records, typed_table, write)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scanner import ScanError
-from scanner.discover import discover
+from scanner.sources import discover
 from scanner.entries import partition_of
 
 

@@ -16,11 +16,12 @@ from typing import Iterator
 
 import pytest
 
-import scanner.coordinator
+import scanner.engine.local.coordinator as coordinator
+import scanner.engine.local.pool as pool
 from scanner import ScanError, build_catalogue
-from scanner.coordinator import ScanResults
+from scanner.engine.results import Results
 from scanner.errors import WORKER_CRASHED
-from scanner.worker import TEST_HOOKS_ENV
+from scanner.engine.local.worker import TEST_HOOKS_ENV
 from scanner_helpers import (group_gone, hook_file, kill_group, shm_blocks, start_cli, wait_until,
                              worker_pids, write)
 
@@ -61,14 +62,14 @@ def test_sigkilled_worker_costs_only_a_retry(slow_lake: Path, hooks: None,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker killed while it parses a batch: that batch is parsed again, nothing is lost."""
     answered: "queue.Queue[int]" = queue.Queue()
-    on_message = scanner.coordinator._Scan._on_message
+    on_message = coordinator._Scan._on_message
 
     def record(self, worker, message):
         on_message(self, worker, message)
         if message[0] == "done":
             answered.put(worker.process.pid)
 
-    monkeypatch.setattr(scanner.coordinator._Scan, "_on_message", record)
+    monkeypatch.setattr(coordinator._Scan, "_on_message", record)
     killed = []
 
     def kill_a_busy_worker() -> None:
@@ -96,7 +97,7 @@ def test_keyboard_interrupt_stops_workers_and_unlinks_blocks(slow_lake: Path, ho
     def interrupted(self, file_ids, tables):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ScanResults, "add_batch", interrupted)
+    monkeypatch.setattr(Results, "add_batch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_catalogue(slow_lake, workers=2, progress=False)
     assert_clean(os.getpid())
@@ -116,7 +117,7 @@ def _cannot_import(conn, detail):
 ])
 def test_workers_that_cannot_start_are_a_scan_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                     target, message) -> None:
-    monkeypatch.setattr(scanner.coordinator, "worker_main", target)
+    monkeypatch.setattr(pool, "worker_main", target)
     with pytest.raises(ScanError, match=message):
         build_catalogue(write(tmp_path / "a.parquet"), workers=1, progress=False)
     assert_clean(os.getpid())

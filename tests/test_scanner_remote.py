@@ -23,13 +23,13 @@ import pytest
 s3fs = pytest.importorskip("s3fs", reason="remote extra not installed: pip install 'rugo[remote]'")
 pytest.importorskip("moto", reason="moto[server] not installed")
 
-import scanner.remote  # noqa: E402
+import scanner.sources.objectstore  # noqa: E402
 from scanner import Catalogue, ScanError, build_catalogue, scan_file  # noqa: E402
 from scanner.__main__ import main  # noqa: E402
-from scanner.coordinator import scan  # noqa: E402
-from scanner.discover import discover  # noqa: E402
+from scanner.engine.local.coordinator import scan  # noqa: E402
+from scanner.sources import discover  # noqa: E402
 from scanner.entries import FileEntry  # noqa: E402
-from scanner.remote import footer_hints  # noqa: E402
+from scanner.sources.objectstore import footer_hints  # noqa: E402
 from scanner_helpers import (expected_columns, expected_file, group_gone, kill_group, records,  # noqa: E402
                              shm_blocks, start_cli, typed_table, wait_until)
 from servers import MotoS3Server, RangeHTTPServer, free_port  # noqa: E402
@@ -72,7 +72,7 @@ def test_fixture_sizes() -> None:
 
 @pytest.fixture(autouse=True)
 def no_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(scanner.remote, "BACKOFF_SECONDS", 0.01)  # retries without the real waits
+    monkeypatch.setattr(scanner.sources.objectstore, "BACKOFF_SECONDS", 0.01)  # retries without the real waits
     yield
     assert shm_blocks(os.getpid()) == []
 
@@ -342,8 +342,8 @@ def test_http_503_that_never_ends_is_an_error_row(http: RangeHTTPServer) -> None
     row = records(cat.files)[0]
     assert row["error_type"] == "OSError"
     assert row["error"] == (f"HTTP 503 Service Unavailable: {http.url}{throttled} "
-                            f"(after {scanner.remote.RETRIES + 1} attempts)")
-    assert len(http.requests_for(throttled)) == scanner.remote.RETRIES + 1
+                            f"(after {scanner.sources.objectstore.RETRIES + 1} attempts)")
+    assert len(http.requests_for(throttled)) == scanner.sources.objectstore.RETRIES + 1
     assert cat.files["status"][1] == "ok"
 
 
@@ -428,7 +428,7 @@ def test_giant_footer_claim_is_an_error_row_not_a_stopped_scan():
     """A trailer claiming more than rugo fetches is that object's error row."""
     from rugo.errors import FooterLengthError
     from rugo.remote import MAX_FOOTER_BYTES
-    from scanner.remote import classify
+    from scanner.sources.objectstore import classify
     failed = classify(FooterLengthError(f"footer length {MAX_FOOTER_BYTES + 1} exceeds", "memory://x"), "memory://x")
     assert failed.error_type == "FooterLengthError" and not failed.systemic and not failed.retryable
     assert "memory://x" in failed.error

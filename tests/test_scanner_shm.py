@@ -11,10 +11,10 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pytest
 
-import scanner.shm as shm
+import scanner.engine.local.shm as shm
 from scanner import ScanError, build_catalogue
 from scanner.errors import FILE_CHANGED
-from scanner.shm import NAME_PREFIX, SHM_DIR, TAIL_BYTES, Slab, load_file, process_start_ticks, sweep_orphans
+from scanner.engine.local.shm import NAME_PREFIX, SHM_DIR, TAIL_BYTES, Slab, load_file, process_start_ticks, sweep_orphans
 from scanner_helpers import shm_blocks, worker_pids, write
 
 MIB = 2**20

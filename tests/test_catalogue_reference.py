@@ -1,11 +1,12 @@
-"""The worker's rows from hand-made footers: Iceberg-style aggregation, failures as data."""
+"""The reference rows (the oracle the C batch parser is checked against) from hand-made
+footers: Iceberg-style aggregation, failures as data."""
 from __future__ import annotations
 
 import pickle
 from typing import Any, Dict, List
 
 from rugo.errors import ThriftDecodeError
-from scanner.worker import COLUMN_FIELDS, FILE_FIELDS, ROW_GROUP_FIELDS, parse_batch, schema_fingerprint
+from catalogue_reference import COLUMN_FIELDS, FILE_FIELDS, ROW_GROUP_FIELDS, parse_batch, schema_fingerprint
 
 LEAF = {"name": "x", "path": "x", "physical_type": "int64", "logical_type": None, "converted_type": None,
         "repetition_type": "OPTIONAL", "num_children": None, "type_length": None, "precision": None,

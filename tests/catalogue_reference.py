@@ -1,33 +1,22 @@
-"""Workers: parse footers out of shared memory and send back columnar batches.
+"""The catalogue rows of a footer, computed in Python from ``rugo.parquet``'s dicts.
 
-A worker is a long-lived process. It attaches each block once, by name, and for every
-file of a batch calls ``rugo.parquet.read_metadata_from_memoryview`` on a view of the
-block, turns the result into rows of the catalogue, and drops the view. What goes back to
-the coordinator is one :data:`Columns` per table (a list per field): pickling one dict per
-file would cost more than parsing it. A file that fails is a row with ``error_type`` and
-``error``, never an exception that stops the batch.
-
-This module must stay light (no pandas, no pyarrow): every worker imports it at start.
+A test oracle, not product code: this is how the scanner's workers built their rows before
+``rugo._footer.parse_batch`` did it in C, kept so that the C path can be compared with an
+independent implementation built on the single-file reader (``read_metadata*``), field by
+field (tests/test_batch_parse.py, tests/test_scanner_engine.py).
 """
 from __future__ import annotations
 
-import gc
 import hashlib
-import os
-import signal
-import time
+import pickle
 from functools import partial
 from itertools import chain
 from operator import itemgetter
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-__all__ = [
-    "DETAILS", "FILE_FIELDS", "COLUMN_FIELDS", "ROW_GROUP_FIELDS", "Columns",
-    "parse_batch", "worker_main", "TEST_HOOKS_ENV", "TEST_HOOK_KEY",
-]
+import pyarrow as pa
 
-#: Levels of detail, each including the previous ones.
-DETAILS = ("files", "columns", "row_groups")
+from scanner.fields import DETAILS
 
 #: A table in transit: field name -> one value per row.
 Columns = Dict[str, List[Any]]
@@ -65,12 +54,6 @@ _CHUNK_FIELDS = (
 ROW_GROUP_FIELDS = (("file_pos", "row_group_id", "row_group_num_columns", "column_id", "encodings",
                      "compression")
                     + tuple(out for out, _ in _RG_FIELDS) + tuple(out for out, _ in _CHUNK_FIELDS))
-
-#: Set to ``1`` to let files ask a worker to misbehave (tests only, never by default).
-TEST_HOOKS_ENV = "RUGO_SCANNER_TEST_HOOKS"
-#: Key/value metadata key of a file that asks for a hook: ``crash`` or ``sleep:SECONDS``.
-TEST_HOOK_KEY = "rugo.scanner.test"
-_HOOKS_ENABLED = os.environ.get(TEST_HOOKS_ENV) == "1"
 
 Buffer = Union[memoryview, bytes, bytearray]
 #: The rows of one file, table name -> field -> values: all appended, or none.
@@ -150,8 +133,6 @@ def parse_batch(buf: Buffer, spans: Sequence[Tuple[int, int]], detail: str = "co
 
 def _file_rows(pos: int, meta: dict, detail: str) -> Rows:
     """The rows of every table asked for, for one parsed file."""
-    if _HOOKS_ENABLED:
-        _run_test_hook(meta)
     leaves = [e for e in meta["schema"][1:] if e["num_children"] is None]
     per_rg = list(map(_COLUMNS, meta["row_groups"]))  # per_rg[r][j]: chunk of column j in row group r
     for index, chunks in enumerate(per_rg):
@@ -317,56 +298,124 @@ def _join_distinct(names: Iterable[Any]) -> str:
     return joined
 
 
-def _run_test_hook(meta: dict) -> None:
-    """Misbehave as a file's metadata asks (only with :data:`TEST_HOOKS_ENV` set to 1)."""
-    hook = (meta["key_value_metadata"] or {}).get(TEST_HOOK_KEY) or ""
-    if hook == "crash":
-        os._exit(70)
-    if hook.startswith("sleep:"):
-        time.sleep(float(hook.split(":", 1)[1]))
 
 
-# --------------------------------------------------------------------------- process
+
+# --------------------------------------------------------------------------- as Arrow tables
+# The C batch and the Python rows above as comparable pyarrow Tables: bounds and
+# key_value_keys, Python values of any type, are stored pickled (a test-only extension type).
+
+#: Fields whose values are Python objects of any type (pickled in the Arrow tables).
+_OBJECT_FIELDS = frozenset({"stats_min", "stats_max", "key_value_keys"})
+_BOOL_FIELDS = frozenset({"has_bloom_filter", "has_page_index", "min_is_exact", "max_is_exact"})
+_STR_FIELDS = frozenset({"error_type", "error", "created_by", "schema_fingerprint", "encryption_algorithm",
+                         "path_in_schema", "type", "logical_type", "encodings", "compression"})
 
 
-def worker_main(conn: Any, detail: str) -> None:
-    """Body of a worker process: serve batches from ``conn`` until told to stop.
+class PyObjectType(pa.ExtensionType):
+    """Python objects, one pickle each (storage ``large_binary``); null is ``None``."""
 
-    Messages in: ``(batch_id, block_name, spans, drop_names)``, or ``None`` to stop.
-    Messages out: ``("ready", pid)`` once started, then ``("done", batch_id, tables)``
-    per batch; ``("fatal", message)`` if the worker cannot start.
+    def __init__(self) -> None:
+        super().__init__(pa.large_binary(), "rugo.pyobject")
+
+    def __arrow_ext_serialize__(self) -> bytes:
+        return b""
+
+    @classmethod
+    def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> "PyObjectType":
+        return cls()
+
+    def __arrow_ext_scalar_class__(self) -> type:
+        return PyObjectScalar
+
+
+class PyObjectScalar(pa.ExtensionScalar):
+    """A :class:`PyObjectType` value: ``as_py()`` unpickles it."""
+
+    def as_py(self, **kwargs: Any) -> Any:
+        data = self.value
+        return None if data is None else pickle.loads(data.as_py())
+
+
+PYOBJECT = PyObjectType()
+try:
+    pa.register_extension_type(PYOBJECT)   # so the tables survive IPC
+except pa.ArrowKeyError:
+    pass   # registered by an earlier import (e.g. a reload)
+
+
+def _arrow_type(field: str) -> pa.DataType:
+    if field in _OBJECT_FIELDS:
+        return PYOBJECT
+    if field in _BOOL_FIELDS:
+        return pa.bool_()
+    return pa.large_string() if field in _STR_FIELDS else pa.int64()
+
+
+#: table name -> its Arrow schema, fields in the worker's order.
+TABLE_TYPES: Dict[str, pa.Schema] = {
+    name: pa.schema([(f, _arrow_type(f)) for f in fields])
+    for name, fields in (("files", FILE_FIELDS), ("columns", COLUMN_FIELDS), ("row_groups", ROW_GROUP_FIELDS))
+}
+
+
+def _objects(values: List[Any]) -> pa.Array:
+    storage = pa.array([None if v is None else pickle.dumps(v, protocol=5) for v in values], pa.large_binary())
+    return pa.ExtensionArray.from_storage(PYOBJECT, storage)
+
+
+def _buffer(data: Optional[bytes]) -> Optional[pa.Buffer]:
+    return None if data is None else pa.py_buffer(data)
+
+
+def _wrap(kind: pa.DataType, length: int, column: Any) -> pa.Array:
+    """One column of ``_footer.parse_batch`` as an Arrow array over the same memory."""
+    if kind == PYOBJECT:
+        return _objects(column)
+    if kind == pa.large_string():
+        offsets, data, validity = column
+        return pa.Array.from_buffers(kind, length, [_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data)])
+    values, validity = column
+    return pa.Array.from_buffers(kind, length, [_buffer(validity), pa.py_buffer(values)])
+
+
+def parse_batch_arrow(buf: Buffer, spans: Sequence[Tuple[int, int]],
+                      detail: Union[str, int] = "columns") -> Dict[str, pa.Table]:
+    """Parse the files at ``spans`` of ``buf`` into the catalogue's tables, as pyarrow Tables.
+
+    Parameters
+    ----------
+    buf : buffer
+        Any C-contiguous one-dimensional byte buffer (a shared memory block); released
+        before returning.
+    spans : sequence of (start, end)
+        Where each file's tail (or whole file) is; sliced like ``memoryview(buf)[start:end]``.
+    detail : {"files", "columns", "row_groups"} or 0, 1, 2
+        Which tables to fill besides ``files``.
+
+    Returns
+    -------
+    dict
+        ``{"files": Table, "columns": Table, "row_groups": Table}`` with the fields and
+        rows of :func:`scanner.worker.parse_batch` (:data:`TABLE_TYPES`).
     """
-    # Ctrl-C reaches the whole process group; only the coordinator decides what it means.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        from rugo.parquet import read_metadata_from_memoryview as read
+    from rugo import _footer
 
-        from scanner.shm import attach, sweep_orphans
-    except Exception as exc:  # a broken install: say so instead of dying silently
-        conn.send(("fatal", f"{type(exc).__name__}: {exc}"))
-        return
-    # A wide footer is a million acyclic objects: collecting cycles while rugo builds them
-    # costs about 15% of the parse. What a batch builds is dropped before the next one.
-    gc.disable()
-    blocks: Dict[str, Any] = {}
-    try:
-        conn.send(("ready", os.getpid()))
-        for served, (batch_id, name, spans, drop) in enumerate(iter(conn.recv, None), 1):
-            for old in drop:
-                blocks.pop(old).close()  # retired by the coordinator
-            if name not in blocks:
-                blocks[name] = attach(name)
-            conn.send(("done", batch_id, parse_batch(blocks[name].buf, spans, detail, read)))
-            if served % _COLLECT_EVERY == 0:
-                gc.collect()  # a safety net: no cycles are expected
-    except (EOFError, OSError):
-        # The coordinator is gone (the pipe broke, or it unlinked a block we were sent):
-        # nobody is left to tell. If it died (SIGKILL, a crash), nobody is left to unlink
-        # its blocks either: sweep them (the blocks of live owners stay).
-        for shm in blocks.values():
-            shm.close()
-        blocks.clear()
-        sweep_orphans()
-    finally:
-        for shm in blocks.values():
-            shm.close()
+    level = DETAILS.index(detail) if isinstance(detail, str) else detail
+    raw = _footer.parse_batch(buf, spans, level)
+    out = {}
+    for name, schema in TABLE_TYPES.items():
+        table = raw[name]
+        length = len(table["file_pos" if "file_pos" in table else "num_rows"][0]) // 8
+        out[name] = pa.Table.from_arrays([_wrap(f.type, length, table[f.name]) for f in schema], schema=schema)
+    return out
+
+
+def tables_from_columns(tables: Dict[str, Columns]) -> Dict[str, pa.Table]:
+    """:func:`scanner.worker.parse_batch`'s lists as the Tables :func:`parse_batch_arrow` gives."""
+    out = {}
+    for name, schema in TABLE_TYPES.items():
+        arrays = [_objects(tables[name][f.name]) if f.type == PYOBJECT else pa.array(tables[name][f.name], f.type)
+                  for f in schema]
+        out[name] = pa.Table.from_arrays(arrays, schema=schema)
+    return out

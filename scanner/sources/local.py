@@ -1,4 +1,4 @@
-"""Discover: walk directory trees into a deterministic list of files to scan.
+"""Local sources: walk directory trees into a deterministic list of files to scan.
 
 The walk uses ``os.scandir`` (one ``stat`` per file for size and ``mtime_ns``), visits
 each directory's files in name order and then its subdirectories in name order, follows
@@ -10,75 +10,27 @@ directories become partition values of every file below them.
 Problems with single entries (a broken link, a directory that cannot be listed, a FIFO)
 become entries with an error, so that they show up as error rows; only a root that does
 not exist stops the scan.
-
-A root that is a URL (``s3://bucket/prefix/``, ``gs://...``, ``https://...``) is listed by
-:func:`scanner.remote.list_url` with the same skip rules and partitions; its entries carry
-the URL as ``path`` and, when the listing says, the object's ``etag``.
 """
 from __future__ import annotations
 
 import os
 import stat
-from typing import Any, Iterable, Iterator, List, Mapping, Optional, Set, Tuple, Union
+from typing import Iterator, List, Tuple
 
 from scanner.entries import FileEntry, Partitions, Selection, partition_of
 from scanner.errors import ScanError
 
-__all__ = ["discover"]
+__all__ = ["walk_root"]
 
 
-def discover(paths: Iterable[Union[str, "os.PathLike[str]"]],
-             storage_options: Optional[Mapping[str, Any]] = None, selection: Optional[Selection] = None,
-             missing_ok: bool = False) -> List[FileEntry]:
-    """List the files below ``paths`` (directories are walked, files taken as they are).
-
-    Parameters
-    ----------
-    paths : iterable of str or path-like
-        Directories and files, or URLs: prefixes of an object store (listed with
-        fsspec) and HTTP(S) objects. Each path appears once in the result, at its first
-        place.
-    storage_options : mapping, optional
-        For the fsspec filesystems of URLs (credentials, ``endpoint_url``, ...).
-    selection : Selection, optional
-        Which files are scanned; it counts the skipped ones in ``selection.skipped``.
-        Default: the default rules.
-    missing_ok : bool
-        A local path that does not exist becomes an error row (``FileNotFoundError``)
-        instead of a :class:`ScanError` (paths read from a list, such as ``--from-file``).
-
-    Returns
-    -------
-    list of FileEntry
-        In a deterministic order: the roots in the order given, each walked as above.
+def walk_root(root: str, selection: Selection, missing_ok: bool = False) -> Iterator[FileEntry]:
+    """The files at or below ``root`` (an absolute path), as :class:`FileEntry` items.
 
     Raises
     ------
     ScanError
-        A root does not exist or cannot be examined; a prefix cannot be listed (wrong
-        endpoint, denied credentials, missing bucket) or holds nothing.
+        ``root`` cannot be examined (does not exist, unless ``missing_ok``).
     """
-    selection = selection if selection is not None else Selection()
-    seen: Set[str] = set()
-    found: List[FileEntry] = []
-    for path in paths:
-        path = os.fspath(path)
-        if isinstance(path, str) and path.startswith("file://"):
-            path = path[len("file://"):]
-        if isinstance(path, str) and "://" in path:
-            from scanner.remote import list_url  # fsspec only when a URL is scanned
-
-            listed: Iterable[FileEntry] = list_url(path, storage_options, selection)
-        else:
-            listed = _discover_root(os.path.abspath(path), selection, missing_ok)
-        for entry in listed:
-            if entry.path not in seen:
-                seen.add(entry.path)
-                found.append(entry)
-    return found
-
-
-def _discover_root(root: str, selection: Selection, missing_ok: bool) -> Iterator[FileEntry]:
     try:
         st = os.stat(root)
     except OSError as exc:

@@ -1,0 +1,52 @@
+"""The index file: one Parquet file per catalogue, written atomically, with its format.
+
+Key/value metadata :data:`INDEX_METADATA_KEY` holds ``{"format": ..., "detail": ...,
+"partition_columns": [...], "skipped": {...}}`` as JSON; :func:`is_index` tells an index
+from any other file (``--output`` never overwrites a file that is not one).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Union
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "is_index", "write_atomically"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: Key of the index file's key/value metadata that describes the index (JSON).
+INDEX_METADATA_KEY = "rugo.scanner"
+#: Version of the index layout.
+INDEX_FORMAT = 1
+
+
+def is_index(path: PathLike) -> bool:
+    """Whether ``path`` is a Parquet index written by :meth:`Catalogue.write` (False if unreadable)."""
+    try:
+        metadata = pq.read_schema(os.fspath(path)).metadata or {}
+    except Exception:  # not Parquet, not readable: not an index
+        return False
+    return INDEX_METADATA_KEY.encode() in metadata
+
+
+def write_atomically(table: pa.Table, path: PathLike) -> None:
+    """Write ``table`` as Parquet (zstd) to ``path``: temporary file, fsync, rename.
+
+    Readers of ``path`` see the old file or the new one, never a part of one; a failed
+    write leaves nothing behind.
+    """
+    path = os.fspath(path)
+    temporary = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        with open(temporary, "wb") as f:
+            pq.write_table(table, f, compression="zstd")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

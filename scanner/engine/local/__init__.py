@@ -1,0 +1,1 @@
+"""The local engine: a coordinator, a shared-memory slab and a pool of worker processes."""

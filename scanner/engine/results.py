@@ -1,0 +1,151 @@
+"""Results: an engine's batches as Arrow tables, in discovery order.
+
+:class:`Results` collects batches (:mod:`scanner.engine.batches`, tagged with the
+discovery index of each file) and the files that failed before any parse;
+:meth:`Results.tables` turns them into the three tables Arrow-first:
+``pa.Array.from_buffers`` over each batch's buffers, one concatenation, one stable sort
+by file. Everything after it is engine-agnostic.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+import pyarrow as pa
+
+from scanner.engine.batches import ARROW_KINDS, TABLE_FIELDS, Batch
+
+__all__ = ["Results", "Tables", "arrow_type"]
+
+_ARROW = {"int": pa.int64(), "str": pa.large_string(), "bool": pa.bool_()}
+assert tuple(_ARROW) == ARROW_KINDS
+
+
+def arrow_type(kind: str) -> Optional[pa.DataType]:
+    """Arrow type of a field kind in a batch; ``None`` for the kinds kept as Python lists."""
+    return _ARROW.get(kind)
+
+
+class Tables(NamedTuple):
+    """A scan's rows as Arrow tables (``file_id``: the file's discovery index) and lists.
+
+    ``files`` has one row per discovered file, in discovery order; ``columns`` and
+    ``row_groups`` are sorted by ``file_id`` (stable: a file's rows keep their order).
+    ``objects[table][field]`` holds the Python-valued fields, row for row.
+    """
+
+    files: pa.Table
+    columns: pa.Table
+    row_groups: pa.Table
+    objects: Dict[str, Dict[str, List[Any]]]
+
+
+class Results:
+    """What an engine gathered for ``count`` discovered files.
+
+    Engines call :meth:`add_batch` for parsed files and :meth:`add_error` for files that
+    failed before parsing (I/O errors, vanished files, footers too large); every file gets
+    exactly one of them.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.remaining = count
+        #: files parsed again because a worker died while parsing them
+        self.retried = 0
+        self._batches: List[Tuple[np.ndarray, Batch]] = []
+        self._errors: Dict[int, Tuple[str, str]] = {}
+        #: file id -> (size, mtime_ns, etag) a remote answer told (HTTP has no listing)
+        self.objects: Dict[int, Tuple[int, int, Optional[str]]] = {}
+
+    def add_batch(self, file_ids: Sequence[int], batch: Batch) -> None:
+        """Store a parsed batch whose files are ``file_ids`` (in span order)."""
+        self._batches.append((np.asarray(file_ids, dtype=np.int64), batch))
+        self.remaining -= len(file_ids)
+
+    def add_error(self, file_id: int, error_type: str, error: str) -> None:
+        """Record that file ``file_id`` failed before any parser saw it."""
+        self._errors[file_id] = (error_type, error)
+        self.remaining -= 1
+
+    def add_object(self, file_id: int, size: int, mtime_ns: int, etag: Optional[str]) -> None:
+        """Record what fetching a remote object's tail told about it."""
+        if size >= 0 or mtime_ns >= 0 or etag is not None:
+            self.objects[file_id] = (size, mtime_ns, etag)
+
+    def completed(self, entries: Sequence[Any]) -> List[Any]:
+        """``entries`` (:class:`~scanner.entries.FileEntry`) with what fetches told where the
+        listing did not say (size, mtime, ETag of HTTP objects)."""
+        done = list(entries)
+        for file_id, (size, mtime_ns, etag) in self.objects.items():
+            entry = done[file_id]
+            done[file_id] = entry._replace(size=entry.size if entry.size >= 0 else size,
+                                           mtime_ns=entry.mtime_ns if entry.mtime_ns >= 0 else mtime_ns,
+                                           etag=entry.etag if entry.etag is not None else etag)
+        return done
+
+    def tables(self) -> Tables:
+        """The rows of every table, in discovery order (see :class:`Tables`)."""
+        files, file_objects = self._table("files", None)
+        columns, column_objects = self._table("columns", "file_pos")
+        row_groups, rg_objects = self._table("row_groups", "file_pos")
+        return Tables(files, columns, row_groups,
+                      {"files": file_objects, "columns": column_objects, "row_groups": rg_objects})
+
+    def _table(self, name: str, position: Optional[str]) -> Tuple[pa.Table, Dict[str, List[Any]]]:
+        fields = TABLE_FIELDS[name]
+        ids: List[np.ndarray] = []
+        arrays: Dict[str, List[pa.Array]] = {f: [] for f, k in fields if f != position and arrow_type(k)}
+        objects: Dict[str, List[Any]] = {f: [] for f, k in fields if arrow_type(k) is None}
+        for file_ids, batch in self._batches:
+            table = batch[name]
+            length = _length(table, fields)
+            if not length:
+                continue
+            if position is None:
+                ids.append(file_ids)
+            else:
+                ids.append(file_ids[np.frombuffer(table[position][0], dtype=np.int64)])
+            for field, kind in fields:
+                if field in arrays:
+                    arrays[field].append(_wrap(arrow_type(kind), length, table[field]))
+                elif field in objects:
+                    objects[field].extend(table[field])
+        if position is None and self._errors:  # files that failed before parsing
+            error_ids = np.fromiter(self._errors, dtype=np.int64, count=len(self._errors))
+            ids.append(error_ids)
+            for field, kind in fields:
+                if field in arrays:
+                    values = ([self._errors[i][0] for i in error_ids.tolist()] if field == "error_type" else
+                              [self._errors[i][1] for i in error_ids.tolist()] if field == "error" else None)
+                    arrays[field].append(pa.array(values, arrow_type(kind)) if values is not None
+                                         else pa.nulls(len(error_ids), arrow_type(kind)))
+                elif field in objects:
+                    objects[field].extend([None] * len(error_ids))
+        file_id = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
+        columns = {"file_id": pa.array(file_id)}
+        for field, kind in fields:
+            if field in arrays:
+                chunks = arrays[field]
+                columns[field] = pa.concat_arrays(chunks) if chunks else pa.array([], arrow_type(kind))
+        table = pa.table(columns)
+        if len(file_id) > 1 and (np.diff(file_id) < 0).any():  # batches come back out of order
+            order = np.argsort(file_id, kind="stable")
+            table = table.take(pa.array(order))
+            pick = order.tolist()
+            objects = {field: [values[i] for i in pick] for field, values in objects.items()}
+        return table, objects
+
+
+def _length(table: Dict[str, Any], fields: Tuple[Tuple[str, str], ...]) -> int:
+    """Rows of a batch's table: the length of its first int64 column."""
+    field = next(f for f, kind in fields if kind == "int")
+    return len(table[field][0]) // 8
+
+
+def _wrap(kind: pa.DataType, length: int, column: Tuple[Any, ...]) -> pa.Array:
+    """One buffer column of a batch as an Arrow array over the same memory."""
+    validity = None if column[-1] is None else pa.py_buffer(column[-1])
+    data = [pa.py_buffer(b) for b in column[:-1]]
+    return pa.Array.from_buffers(kind, length, [validity, *data])
+

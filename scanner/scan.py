@@ -1,0 +1,149 @@
+"""The entry points: discover, scan with an engine, build the catalogue.
+
+:func:`build_catalogue` runs the whole data flow (see the package docstring);
+:func:`scan_file` catalogues one file or object in this process.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from scanner.catalogue import Catalogue
+from scanner.engine.batches import parse
+from scanner.engine.local.coordinator import (check_options, inline_suits, scan, scan_inline, start_pool,
+                                              tail_bytes)
+from scanner.engine.local.pool import Pool
+from scanner.engine.local.shm import DEFAULT_CAP_BYTES
+from scanner.engine.results import Results
+from scanner.entries import FileEntry, Selection
+from scanner.errors import ScanError
+from scanner.sources import discover, iter_entries
+from scanner.sources.objectstore import DEFAULT_CONCURRENCY, Failed, fetch_one, footer_hints, is_remote
+
+__all__ = ["build_catalogue", "scan_file"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def local_only(entries: List[FileEntry]) -> bool:
+    """Whether the newest entry is a local file (remote scans fetch before they parse)."""
+    return not is_remote(entries[-1].path)
+
+
+def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Optional[int] = None,
+                    mode: str = "tail", detail: str = "columns", progress: Optional[bool] = None,
+                    shm_bytes: int = DEFAULT_CAP_BYTES, storage_options: Optional[Dict[str, Any]] = None,
+                    concurrency: int = DEFAULT_CONCURRENCY,
+                    index_hints: Union[PathLike, "Catalogue", None] = None,
+                    include: Sequence[str] = (), exclude: Sequence[str] = (),
+                    ignore: Sequence[PathLike] = (), missing_ok: bool = False) -> Catalogue:
+    """Catalogue every file below ``paths``.
+
+    Parameters
+    ----------
+    paths : path, URL or sequence of them
+        Directories (walked recursively) and files; prefixes of object stores
+        (``s3://bucket/prefix/``, ``gs://...``: listed with fsspec) and HTTP(S) URLs of
+        objects.
+    workers : int, optional
+        Worker processes; default: the cores this process may use.
+    mode : {"tail", "full"}
+        Copy each file's tail into shared memory (default), or whole files that fit.
+    detail : {"files", "columns", "row_groups"}
+        ``files`` skips statistics; ``row_groups`` adds one row per column chunk.
+    progress : bool, optional
+        tqdm bar on stderr; ``None`` shows it only on a terminal.
+    shm_bytes : int
+        Byte cap of the shared memory slab (default 64 MiB).
+    storage_options : dict, optional
+        For the fsspec filesystems of URLs: credentials, ``endpoint_url``, ``anon``...
+    concurrency : int
+        Remote requests in flight at once (default 64).
+    index_hints : path or Catalogue, optional
+        An earlier index of the same objects: each footer length it recorded (for an
+        object whose ETag, else size, still matches) makes that object's fetch one exact
+        request.
+    include, exclude : sequence of str
+        Globs selecting the files below a root (see :mod:`scanner.entries`): with
+        ``include`` only matching files are scanned; ``exclude`` wins. Without
+        ``include``, table-format sidecars (:data:`~scanner.entries.DEFAULT_EXCLUDES`)
+        are skipped.
+    ignore : sequence of path
+        Files never scanned, e.g. the index about to be written inside the tree.
+        Files that are scanner indexes (their footer says so) are skipped too.
+    missing_ok : bool
+        A path that does not exist is an error row instead of a :class:`ScanError`.
+
+    Returns
+    -------
+    Catalogue
+        With ``skipped``: the number of files not scanned, by reason.
+
+    Raises
+    ------
+    ScanError
+        A path does not exist, ``/dev/shm`` has no room, or workers cannot start; a
+        prefix cannot be listed (wrong endpoint, denied credentials, missing bucket), a
+        host cannot be reached, or ``index_hints`` is not an index.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    check_options(workers, mode, detail, shm_bytes, concurrency)
+    selection = Selection(include, exclude, ignore=[os.path.abspath(os.fspath(p)) for p in ignore])
+    entries: List[FileEntry] = []
+    pool = Pool(detail)  # no process yet: started below once the listing shows a large scan
+    try:
+        # Workers start (they import in the background) as soon as the listing shows that
+        # this scan is too large to parse in this process: their start overlaps the walk.
+        tail_total = 0
+        for entry in iter_entries(paths, storage_options, selection, missing_ok):
+            entries.append(entry)
+            tail_total += tail_bytes(entry)
+            if not pool.workers and not inline_suits(tail_total, workers) and local_only(entries):
+                start_pool(pool, workers)
+        hints = None
+        if index_hints is not None and any(is_remote(e.path) for e in entries):
+            hints = footer_hints(entries, index_hints)
+        results = scan(entries, workers=workers, mode=mode, detail=detail, shm_bytes=shm_bytes,
+                       progress=progress, storage_options=storage_options, concurrency=concurrency,
+                       hints=hints, pool=pool if pool.workers else None)
+    finally:
+        pool.close(graceful=True)
+    return Catalogue.from_results(entries, results, detail, selection.skipped)._without_indexes()
+
+
+def scan_file(path: PathLike, *, mode: str = "tail", detail: str = "columns",
+              storage_options: Optional[Dict[str, Any]] = None) -> Catalogue:
+    """Catalogue one file in this process (no workers, no shared memory).
+
+    Parameters
+    ----------
+    path : path or URL
+        A file or one remote object (a directory or prefix is an error: use
+        :func:`build_catalogue`).
+    mode, detail
+        As for :func:`build_catalogue`; ``full`` reads the whole file (local files only).
+    storage_options : dict, optional
+        For the fsspec filesystem of a URL.
+
+    Returns
+    -------
+    Catalogue
+        With one ``files`` row.
+    """
+    entries = discover([path], storage_options)
+    name = os.fspath(path)
+    if len(entries) != 1 or entries[0].path != (name if is_remote(name) else os.path.abspath(name)):
+        raise ScanError(f"{name}: not a file (use build_catalogue for directories)")
+    entry = entries[0]
+    if entry.error_type is None and is_remote(entry.path):
+        results = Results(1)
+        outcome = fetch_one(entry, storage_options)
+        if isinstance(outcome, Failed):
+            results.add_error(0, outcome.error_type, outcome.error)
+        else:
+            results.add_object(0, outcome.size, outcome.mtime_ns, outcome.etag)
+            results.add_batch([0], parse(outcome.tail, [(0, len(outcome.tail))], detail))
+    else:
+        results = scan_inline(entries, detail, mode)
+    return Catalogue.from_results(entries, results, detail)
