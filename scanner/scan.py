@@ -8,26 +8,21 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, List, Optional, Sequence, Union
 
+from rugo.remote import is_url
 from scanner.catalogue import Catalogue
 from scanner.engine.batches import parse
-from scanner.engine.local.coordinator import (check_options, inline_suits, scan, scan_inline, start_pool,
-                                              tail_bytes)
-from scanner.engine.local.pool import Pool
+from scanner.engine.local.coordinator import check_options, scan, scan_inline
 from scanner.engine.local.shm import DEFAULT_CAP_BYTES
 from scanner.engine.results import Results
 from scanner.entries import FileEntry, Selection
 from scanner.errors import ScanError
 from scanner.sources import discover, iter_entries
+from scanner.sources.feed import Feed
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY, Failed, fetch_one, footer_hints, is_remote
 
 __all__ = ["build_catalogue", "scan_file"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-def local_only(entries: List[FileEntry]) -> bool:
-    """Whether the newest entry is a local file (remote scans fetch before they parse)."""
-    return not is_remote(entries[-1].path)
 
 
 def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Optional[int] = None,
@@ -90,25 +85,18 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
         paths = [paths]
     check_options(workers, mode, detail, shm_bytes, concurrency)
     selection = Selection(include, exclude, ignore=[os.path.abspath(os.fspath(p)) for p in ignore])
-    entries: List[FileEntry] = []
-    pool = Pool(detail)  # no process yet: started below once the listing shows a large scan
+    if any(is_url(os.fspath(p)) for p in paths):
+        # listings come whole (paged by fsspec); the hints of an earlier index need them all
+        feed = Feed.of(discover(paths, storage_options, selection, missing_ok))
+        hints = footer_hints(feed.entries, index_hints) if index_hints is not None else None
+    else:  # the walk goes on on a thread while the first files are read and parsed
+        feed, hints = Feed(iter_entries(paths, storage_options, selection, missing_ok)), None
     try:
-        # Workers start (they import in the background) as soon as the listing shows that
-        # this scan is too large to parse in this process: their start overlaps the walk.
-        tail_total = 0
-        for entry in iter_entries(paths, storage_options, selection, missing_ok):
-            entries.append(entry)
-            tail_total += tail_bytes(entry)
-            if not pool.workers and not inline_suits(tail_total, workers) and local_only(entries):
-                start_pool(pool, workers)
-        hints = None
-        if index_hints is not None and any(is_remote(e.path) for e in entries):
-            hints = footer_hints(entries, index_hints)
-        results = scan(entries, workers=workers, mode=mode, detail=detail, shm_bytes=shm_bytes,
-                       progress=progress, storage_options=storage_options, concurrency=concurrency,
-                       hints=hints, pool=pool if pool.workers else None)
+        results = scan(feed, workers=workers, mode=mode, detail=detail, shm_bytes=shm_bytes, progress=progress,
+                       storage_options=storage_options, concurrency=concurrency, hints=hints)
+        entries = feed.wait()
     finally:
-        pool.close(graceful=True)
+        feed.close()
     return Catalogue.from_results(entries, results, detail, selection.skipped)._without_indexes()
 
 

@@ -58,6 +58,11 @@ class Results:
         #: file id -> (size, mtime_ns, etag) a remote answer told (HTTP has no listing)
         self.objects: Dict[int, Tuple[int, int, Optional[str]]] = {}
 
+    def expect(self, count: int) -> None:
+        """``count`` more files were discovered (a walk still going on when the scan began)."""
+        self.count += count
+        self.remaining += count
+
     def add_batch(self, file_ids: Sequence[int], batch: Batch) -> None:
         """Store a parsed batch whose files are ``file_ids`` (in span order)."""
         self._batches.append((np.asarray(file_ids, dtype=np.int64), batch))

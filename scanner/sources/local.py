@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
+from operator import attrgetter
 from typing import Iterator, List, Tuple
 
 from scanner.entries import FileEntry, Partitions, Selection, partition_of
@@ -44,6 +45,9 @@ def walk_root(root: str, selection: Selection, missing_ok: bool = False) -> Iter
         yield _file_entry(root, st, ())
 
 
+_NAME = attrgetter("name")
+
+
 def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterator[FileEntry]:
     """Depth first: a directory's files by name, then its subdirectories by name."""
     visited = {(root_stat.st_dev, root_stat.st_ino)}
@@ -53,7 +57,7 @@ def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterato
         directory, partitions = stack.pop()
         try:
             with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=_NAME)
         except OSError as exc:
             yield _error_entry(directory, exc, partitions)
             continue
@@ -67,7 +71,8 @@ def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterato
                 yield _error_entry(entry.path, exc, partitions)
                 continue
             if not stat.S_ISDIR(st.st_mode):
-                if selection.keep(entry.path, entry.path[skip:].replace(os.sep, "/")):
+                relative = entry.path[skip:]
+                if selection.keep(entry.path, relative if os.sep == "/" else relative.replace(os.sep, "/")):
                     yield _file_entry(entry.path, st, partitions)
             elif (st.st_dev, st.st_ino) not in visited:
                 visited.add((st.st_dev, st.st_ino))

@@ -33,7 +33,7 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from tqdm import tqdm
 
@@ -45,10 +45,11 @@ from scanner.engine.results import Results
 from scanner.entries import FileEntry
 from scanner.errors import TOO_LARGE, WORKER_CRASHED, ScanError
 from scanner.fields import DETAILS
+from scanner.sources.feed import Feed
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY, Failed, Fetcher, Job, is_remote
 
-__all__ = ["scan", "scan_inline", "default_workers", "inline_suits", "DEPTH", "MAX_BATCH_FILES",
-           "INLINE_TAIL_BYTES"]
+__all__ = ["scan", "scan_inline", "default_workers", "inline_suits", "check_options", "DEPTH",
+           "MAX_BATCH_FILES", "INLINE_TAIL_BYTES"]
 
 #: Batches in flight per worker.
 DEPTH = 2
@@ -189,7 +190,7 @@ class _Scan:
     """State of one running scan with workers: queues, slab, pool, and the loader."""
 
     def __init__(self, loader: _Loader, slab: Slab, pool: Pool, batch_files: int,
-                 fetcher: Optional[Fetcher] = None) -> None:
+                 fetcher: Optional[Fetcher] = None, intake: Optional["_Intake"] = None) -> None:
         self.loader = loader
         self.results = loader.results
         self.bar = loader.bar
@@ -202,19 +203,25 @@ class _Scan:
         self.failed_starts = 0
         self._batch_ids = iter(range(sys.maxsize))
         self.fetcher = fetcher
+        self.intake = intake
 
     def run(self) -> None:
-        """Scan until every file has a result."""
-        while self.results.remaining:
+        """Scan until every file (including those the walk still finds) has a result."""
+        walking = self.intake is not None and not self.intake.feed.exhausted
+        while self.results.remaining or walking:
+            if walking:
+                self.todo.extend(self.intake.take())
+                walking = not self.intake.feed.exhausted
             self._collect_fetched()
-            self._dispatch()
-            if not self.results.remaining:
+            self._dispatch(partial=not walking)
+            if not (self.results.remaining or walking):
                 break
             fetching = self.fetcher is not None and self.fetcher.pending > 0
-            if not any(w.in_flight for w in self.pool.workers) and not (self.todo or self.retry or fetching):
+            if not (walking or any(w.in_flight for w in self.pool.workers) or self.todo or self.retry or fetching):
                 raise RuntimeError(f"scanner bug: {self.results.remaining} files have no result "
                                    "and none is queued")
-            waitables = self.pool.waitables() + ([self.fetcher] if fetching else [])
+            waitables = (self.pool.waitables() + ([self.fetcher] if fetching else [])
+                         + ([self.intake.feed] if walking else []))
             for worker in self._ready_workers(wait(waitables, timeout=1.0)):
                 self._service(worker)
 
@@ -232,9 +239,12 @@ class _Scan:
 
     # -- sending
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, partial: bool = True) -> None:
+        """Send batches to workers with room; while the walk goes on, full batches only."""
         for worker in list(self.pool.workers):
             while len(worker.in_flight) < DEPTH:
+                if not partial and not self.retry and len(self.todo) < self.batch_files:
+                    return
                 batch = self._next_batch()
                 if batch is None:
                     return
@@ -337,7 +347,7 @@ class _Scan:
                 self.results.retried += 1
 
 
-def scan(entries: Sequence[FileEntry], *, workers: Optional[int] = None, mode: str = "tail",
+def scan(entries: Union[Sequence[FileEntry], Feed], *, workers: Optional[int] = None, mode: str = "tail",
          detail: str = "columns", shm_bytes: int = DEFAULT_CAP_BYTES,
          progress: Optional[bool] = None, storage_options: Optional[Mapping[str, Any]] = None,
          concurrency: int = DEFAULT_CONCURRENCY, hints: Optional[Mapping[str, int]] = None,
@@ -346,10 +356,11 @@ def scan(entries: Sequence[FileEntry], *, workers: Optional[int] = None, mode: s
 
     Parameters
     ----------
-    entries : sequence of FileEntry
-        From :func:`scanner.sources.discover`; entries that already carry an error are
-        recorded as error rows without being read. Entries whose path is a URL are
-        fetched (always their tail, whatever ``mode`` says).
+    entries : sequence of FileEntry, or Feed
+        From :func:`scanner.sources.discover`, or a :class:`~scanner.sources.feed.Feed`
+        still walking (files are read and parsed while it finds more); entries that
+        already carry an error are recorded as error rows without being read. Entries
+        whose path is a URL are fetched (always their tail, whatever ``mode`` says).
     workers : int, optional
         Worker processes; default: the cores this process may use, or none at all for a
         small scan (:data:`INLINE_TAIL_BYTES`). Fewer are started when there are too few
@@ -379,58 +390,91 @@ def scan(entries: Sequence[FileEntry], *, workers: Optional[int] = None, mode: s
     KeyboardInterrupt
         After stopping the workers and unlinking every block.
     """
+    feed = entries if isinstance(entries, Feed) else Feed.of(entries)
     try:
         check_options(workers, mode, detail, shm_bytes, concurrency)
-        return _scan(entries, workers, mode, detail, shm_bytes, progress, storage_options, concurrency, hints,
-                     pool)
+        return _scan(feed, workers, mode, detail, shm_bytes, progress, storage_options, concurrency, hints, pool)
     finally:
         if pool is not None:  # started for us: closed here whatever happened (closing twice is fine)
             pool.close(graceful=True)
+        if feed is not entries:
+            feed.close()
 
 
-def _scan(entries: Sequence[FileEntry], workers: Optional[int], mode: str, detail: str, shm_bytes: int,
+class _Intake:
+    """Takes the feed's new entries: errors to rows, remote objects to fetch jobs, local
+    files to the queue; counts them into the results and the progress bar."""
+
+    def __init__(self, feed: Feed, results: Results, bar: Any, hints: Optional[Mapping[str, int]]) -> None:
+        self.feed = feed
+        self.results = results
+        self.bar = bar
+        self.hints = hints or {}
+        self.remote: List[Job] = []
+        self.tail_total = 0
+
+    def take(self) -> List[int]:
+        """The new local files to read (the rest are handled here)."""
+        new = self.feed.take()
+        entries = self.feed.entries
+        if self.feed.done and self.bar.total != len(entries):
+            self.bar.total = len(entries)
+            self.bar.refresh()
+        if not new:
+            return []
+        self.results.expect(len(new))
+        local = []
+        for i in new:
+            entry = entries[i]
+            if entry.error_type is not None:
+                self.results.add_error(i, entry.error_type, entry.error or "")
+                self.bar.update(1)
+            elif is_remote(entry.path):
+                self.remote.append(Job(i, entry.path, entry.size, self.hints.get(entry.path)))
+            else:
+                local.append(i)
+                self.tail_total += tail_bytes(entry)
+        return local
+
+
+def _scan(feed: Feed, workers: Optional[int], mode: str, detail: str, shm_bytes: int,
           progress: Optional[bool], storage_options: Optional[Mapping[str, Any]], concurrency: int,
           hints: Optional[Mapping[str, int]], pool: Optional[Pool]) -> Results:
-    results = Results(len(entries))
-    todo = [i for i, e in enumerate(entries) if e.error_type is None]
-    remote = [Job(i, entries[i].path, entries[i].size, (hints or {}).get(entries[i].path))
-              for i in todo if is_remote(entries[i].path)]
-    local = [i for i in todo if not is_remote(entries[i].path)]
-    with _progress_bar(len(entries), progress) as bar:
-        for i, entry in enumerate(entries):
-            if entry.error_type is not None:
-                results.add_error(i, entry.error_type, entry.error or "")
-                bar.update(1)
-        if not todo:
-            return results
-        loader = _Loader(entries, results, mode, shm_bytes, bar)
-        if pool is None and not remote and inline_suits(sum(tail_bytes(entries[i]) for i in local), workers):
+    results = Results(0)
+    with _progress_bar(None, progress) as bar:
+        intake = _Intake(feed, results, bar, hints)
+        local = intake.take()
+        # Wait for the walk until it ends or shows a scan large enough for full batches (and
+        # too large to parse here): then the plan (workers, batch size) fits the scan.
+        count = workers or default_workers()
+        large = count * _BATCHES_PER_WORKER * MAX_BATCH_FILES
+        while not feed.done and (len(local) < large or (workers is None and intake.tail_total <= INLINE_TAIL_BYTES)):
+            wait([feed], timeout=1.0)
+            local += intake.take()
+        local += intake.take()
+        loader = _Loader(feed.entries, results, mode, shm_bytes, bar)
+        if feed.done and not intake.remote and pool is None and inline_suits(intake.tail_total, workers):
             _parse_here(loader, local, detail)
             return results
-        count, batch_files, block_bytes = _plan(len(todo), workers or default_workers(), mode, shm_bytes)
-        with Slab(shm_bytes, block_bytes) as slab, _fetcher(remote, storage_options, concurrency) as fetcher:
+        if feed.done and not local and not intake.remote:
+            return results  # nothing to read: every entry was an error row
+        files = len(local) + len(intake.remote) if feed.done else sys.maxsize  # still walking: many
+        average_tail = intake.tail_total // max(1, len(local))
+        count, batch_files, block_bytes = _plan(files, workers or default_workers(), mode, shm_bytes, average_tail)
+        with Slab(shm_bytes, block_bytes) as slab, \
+                _fetcher(intake.remote, storage_options, concurrency) as fetcher:
             pool = pool or Pool(detail)
             graceful = False
             try:
                 while len(pool.workers) < count:
                     pool.spawn()
-                run = _Scan(loader, slab, pool, batch_files, fetcher)
+                run = _Scan(loader, slab, pool, batch_files, fetcher, intake)
                 run.todo.extend(local)
                 run.run()
                 graceful = True
             finally:
                 pool.close(graceful)  # before the slab: no worker maps a block once it is unlinked
     return results
-
-
-def start_pool(pool: Pool, workers: Optional[int]) -> None:
-    """Start the workers of a scan now (they import while the caller goes on listing).
-
-    ``pool`` is the caller's before any process exists, so that whatever interrupts this,
-    the caller's ``pool.close`` stops every worker started.
-    """
-    for _ in range(workers or default_workers()):
-        pool.spawn()
 
 
 def scan_inline(entries: Sequence[FileEntry], detail: str = "columns", mode: str = "tail") -> Results:
@@ -465,19 +509,19 @@ def _parse_here(loader: _Loader, file_ids: List[int], detail: str) -> None:
             buf = bytearray(need)
 
 
-def _plan(files: int, workers: int, mode: str, shm_bytes: int) -> Tuple[int, int, int]:
+def _plan(files: int, workers: int, mode: str, shm_bytes: int, average_tail: int = TAIL_BYTES) -> Tuple[int, int, int]:
     """Workers to start, files per batch and bytes per block for ``files`` files.
 
     No more workers than files; about :data:`_BATCHES_PER_WORKER` batches per worker, so
     that they finish close together; blocks that share the slab's cap among the
-    :data:`DEPTH` batches in flight per worker, and in ``tail`` mode no larger than the
-    batch's tails need (they grow when footers turn out larger).
+    :data:`DEPTH` batches in flight per worker, and in ``tail`` mode no larger than a
+    batch of the tails seen so far needs (they grow when footers turn out larger).
     """
     workers = max(1, min(workers, files))
     batch_files = max(1, min(MAX_BATCH_FILES, math.ceil(files / (workers * _BATCHES_PER_WORKER))))
     block_bytes = shm_bytes // (DEPTH * workers)
     if mode == "tail":
-        block_bytes = min(block_bytes, max(batch_files * TAIL_BYTES, 2**20))
+        block_bytes = min(block_bytes, max(batch_files * average_tail * 5 // 4, 2**20))
     return workers, batch_files, block_bytes
 
 

@@ -1,0 +1,130 @@
+"""The engine against the single-file path: the same rows for every file, however it is scanned.
+
+The reference is built file by file from ``rugo.parquet.read_metadata_from_memoryview``'s
+dicts (``catalogue_reference``, the Python aggregation the workers used before the C
+batch parser). The engine runs three ways: worker processes through shared memory, in
+this process (a small scan), and ``scan_file`` one file at a time. Every field of every
+table must agree, error rows included, on generated lakes and on the shared corpus.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import rugo.parquet as pm
+from rugo.errors import RugoError
+
+from catalogue_reference import COLUMN_FIELDS, FILE_FIELDS, ROW_GROUP_FIELDS, parse_batch
+from reference import corpus_root
+from scanner import build_catalogue, scan_file
+from scanner.engine.local.coordinator import INLINE_TAIL_BYTES
+from scanner_helpers import make_lake, records, typed_table, write
+
+CORPUS = corpus_root() / "parquet-testing"
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal and of the same type (ints of any width alike); NaN equals NaN; None only None."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def reference_rows(path: str, detail: str) -> Dict[str, List[Dict[str, Any]]]:
+    """The rows the single-file reader (``read_metadata(path)``) gives for ``path``."""
+    def read(view: Any, include_statistics: bool) -> Dict[str, Any]:
+        try:
+            return pm.read_metadata(path, include_statistics=include_statistics)
+        except RugoError as exc:
+            raise exc.with_path(None) from None  # catalogue rows name the file in file_name
+        except OSError as exc:  # rows hold the class and strerror, the file is in file_name
+            raise type(exc)(exc.strerror) from None
+
+    tables = parse_batch(b"-", [(0, 1)], detail, read)
+    return {name: [dict(zip(table, values)) for values in zip(*table.values())] for name, table in tables.items()}
+
+
+def assert_same_rows(cat: Any, detail: str, skip: set = frozenset()) -> int:
+    """Every file of ``cat`` against its reference rows; returns how many files were compared."""
+    files = {row["file_name"]: row for row in records(cat.files)}
+    columns: Dict[str, list] = {}
+    for row in records(cat.columns):
+        columns.setdefault(row["file_name"], []).append(row)
+    chunks: Dict[str, list] = {}
+    for row in records(cat.row_groups):
+        chunks.setdefault(row["file_name"], []).append(row)
+    compared = 0
+    for name, row in files.items():
+        if name in skip:
+            continue
+        want = reference_rows(name, detail)
+        (want_file,) = want["files"]
+        for field in FILE_FIELDS:
+            assert same(row[field], want_file[field]), (name, field, row[field], want_file[field])
+        for table, got_rows, fields in (("columns", columns.get(name, []), COLUMN_FIELDS),
+                                        ("row_groups", chunks.get(name, []), ROW_GROUP_FIELDS)):
+            want_rows = want[table] if detail != "files" and (table == "columns" or detail == "row_groups") else []
+            assert len(got_rows) == len(want_rows), (name, table)
+            for got, exp in zip(got_rows, want_rows):
+                for field in fields:
+                    if field != "file_pos":
+                        assert same(got[field], exp[field]), (name, table, field, got[field], exp[field])
+        compared += 1
+    return compared
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("engine-lake")
+    make_lake(root)
+    for i in range(40):  # many small files: several batches per worker
+        write(root / "many" / f"part-{i:03d}.parquet", typed_table(5 + i, offset=i), row_group_size=3 + i % 5)
+    wide = pa.table({f"c{k:04d}": [k, None, k + 2] for k in range(1500)})  # footer over 64 KiB
+    pq.write_table(wide, root / "wide.parquet", row_group_size=1)
+    return root
+
+
+def _unreadable(cat: Any) -> set:
+    """Files the reference cannot open either (permissions): compared through the engine only."""
+    return {r["file_name"] for r in records(cat.files) if r["error_type"] in ("PermissionError",)}
+
+
+@pytest.mark.parametrize("detail", ["files", "columns", "row_groups"])
+def test_workers_and_in_process_scans_equal_the_single_file_path(lake: Path, detail: str) -> None:
+    with_workers = build_catalogue(lake, workers=2, detail=detail, progress=False)
+    in_process = build_catalogue(lake, detail=detail, progress=False)  # small: parsed here
+    assert sum(min(p.stat().st_size, 65536) for p in lake.rglob("*") if p.is_file()) <= INLINE_TAIL_BYTES
+    skip = _unreadable(with_workers)
+    assert assert_same_rows(with_workers, detail, skip) >= 50
+    assert assert_same_rows(in_process, detail, skip) >= 50
+    for name in ("files", "columns", "row_groups"):
+        a, b = getattr(with_workers, name), getattr(in_process, name)
+        assert list(a.dtypes) == list(b.dtypes)
+        assert records(a) == records(b) or all(map(_rows_same, records(a), records(b)))
+
+
+def _rows_same(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
+    return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+
+
+def test_scan_file_equals_the_single_file_path(lake: Path) -> None:
+    for path in sorted(p for p in lake.rglob("*.parquet") if p.is_file())[:12]:
+        cat = scan_file(path, detail="row_groups")
+        assert assert_same_rows(cat, "row_groups", _unreadable(cat)) <= 1
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no corpus at {CORPUS}")
+def test_corpus_through_workers_equals_the_single_file_path() -> None:
+    cat = build_catalogue(CORPUS, workers=2, detail="row_groups", progress=False)
+    assert assert_same_rows(cat, "row_groups") >= 100
