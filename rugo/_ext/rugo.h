@@ -7,6 +7,47 @@
 
 #include "footer.h"
 
+/* requires-python >= 3.9: the 3.10 conveniences this code uses, for 3.9 */
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *Py_NewRef(PyObject *o)
+{
+    Py_INCREF(o);
+    return o;
+}
+static inline PyObject *Py_XNewRef(PyObject *o)
+{
+    Py_XINCREF(o);
+    return o;
+}
+/* gc.disable() / gc.enable() through the gc module; 1 when it was enabled (as 3.10's
+ * PyGC_Disable), 0 also when the call failed (the error is dropped: pausing the collector
+ * is an optimisation only). */
+static inline int rugo_gc_call(const char *name)
+{
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *r = gc ? PyObject_CallMethod(gc, name, NULL) : NULL;
+    int on = r ? PyObject_IsTrue(r) : 0;
+    Py_XDECREF(r);
+    Py_XDECREF(gc);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return on > 0;
+}
+static inline int PyGC_Disable(void)
+{
+    int was = rugo_gc_call("isenabled");
+    if (was)
+        rugo_gc_call("disable");
+    return was;
+}
+static inline int PyGC_Enable(void)
+{
+    int was = rugo_gc_call("isenabled");
+    rugo_gc_call("enable");
+    return was;
+}
+#endif
+
 /* Interned strings and imported objects, created once at module init (module.c). */
 typedef struct {
     /* result keys */
