@@ -1,4 +1,28 @@
-/* rugo.h - what module.c, schema.c, convert.c and build.c share. */
+/* rugo.h - what module.c, schema.c, convert.c and build.c share.
+ *
+ * ---- Which thread may touch what --------------------------------------------------------
+ * Everything that reaches Python objects or the module state (rugo_state below: interned
+ * keys, templates, imported classes, the schema cache, lazily imported helpers) runs with
+ * the GIL held, in the thread that called into the module: parse, read_file (after its
+ * read), plan_tail, parse_batch, and load_tails before and after its loop. The state is
+ * reached only through the module object each entry point receives (`self`), so two
+ * interpreters each have their own; it is mutated (schema cache, lazy imports) only under
+ * the GIL, which is what makes that safe.
+ *
+ * Without the GIL run only readtail.c's read_tail (read_file's I/O) and load_all
+ * (load_tails' loop). They touch their own C buffers, the caller's buffer pinned by a
+ * buffer export, PyMem_Raw* memory, and the per-thread read buffer behind a pthread key;
+ * never a Python object, a reference count or the module state.
+ *
+ * Process-wide C state, shared by every interpreter (so the module does not declare
+ * support for a per-interpreter GIL):
+ *   - the field tables' derived indexes (tables.c), built once (pthread_once), read-only
+ *     afterwards;
+ *   - decode.c's spare arena block, taken and given back with the GIL held;
+ *   - the datetime C API (convert.c, PyDateTimeAPI): CPython hands every importer the one
+ *     process-wide capsule of its static datetime types, by design;
+ *   - readtail.c's pthread key for the per-thread read buffers.
+ */
 #ifndef RUGO_RUGO_H
 #define RUGO_RUGO_H
 
@@ -48,51 +72,7 @@ static inline int PyGC_Enable(void)
 }
 #endif
 
-/* Interned strings and imported objects, created once at module init (module.c). */
-typedef struct {
-    /* result keys */
-#define RUGO_KEYS(X) \
-    X(num_rows) X(num_row_groups) X(format_version) X(created_by) X(key_value_metadata) \
-    X(footer_size) X(column_orders) X(encryption_algorithm) X(schema_columns) X(schema) \
-    X(row_groups) X(name) X(physical_type) X(logical_type) X(nullable) X(path) \
-    X(converted_type) X(repetition_type) X(num_children) X(type_length) X(precision) \
-    X(scale) X(field_id) X(max_definition_level) X(max_repetition_level) \
-    X(total_byte_size) X(total_compressed_size) X(file_offset) X(ordinal) \
-    X(sorting_columns) X(columns) X(column_idx) X(descending) X(nulls_first) \
-    X(path_in_schema) X(compression_codec) X(encodings) X(num_values) \
-    X(total_uncompressed_size) X(data_page_offset) X(index_page_offset) \
-    X(dictionary_page_offset) X(min) X(max) X(null_count) X(distinct_count) \
-    X(is_min_exact) X(is_max_exact) X(bloom_offset) X(bloom_length) \
-    X(offset_index_offset) X(offset_index_length) X(column_index_offset) \
-    X(column_index_length) X(unencoded_byte_array_data_bytes) X(geospatial_statistics) \
-    X(bbox) X(geospatial_types) X(xmin) X(xmax) X(ymin) X(ymax) X(zmin) X(zmax) \
-    X(mmin) X(mmax) X(aad_prefix) X(aad_file_unique) X(supply_aad_prefix)
-#define RUGO_DECLARE_KEY(k) PyObject *k;
-    RUGO_KEYS(RUGO_DECLARE_KEY)
-    PyObject *physical[8];      /* "boolean" ... "fixed_len_byte_array" */
-    PyObject *codec[8];         /* "UNCOMPRESSED" ... "LZ4_RAW" */
-    PyObject *encoding[10];     /* "PLAIN" ... "BYTE_STREAM_SPLIT" (1 unused) */
-    PyObject *converted[22];    /* "UTF8" ... "INTERVAL" */
-    PyObject *repetition[4];    /* "REQUIRED" "OPTIONAL" "REPEATED" "VECTOR" */
-    PyObject *column_order[3];  /* "TYPE_DEFINED_ORDER" ... */
-    PyObject *group_kind[3];    /* "struct" "list" "map" */
-    PyObject *aes_gcm_v1, *aes_gcm_ctr_v1;
-    PyObject *empty_str;
-    /* Result dicts start as copies of these templates (every key, all None, in README
-     * order): copying and then replacing the non-None values is cheaper than inserting
-     * every key into a new dict. */
-    PyObject *tmpl_column, *tmpl_row_group, *tmpl_element, *tmpl_file;
-    PyObject *utc;              /* datetime.timezone.utc */
-    PyObject *decimal_cls;      /* decimal.Decimal */
-    PyObject *uuid_cls;         /* uuid.UUID */
-    PyObject *kw_bytes;         /* "bytes" */
-    PyObject *timestamp_cls;    /* pandas.Timestamp, imported on first ns value */
-    /* exception classes from rugo.errors */
-    PyObject *ThriftDecodeError, *ParquetFormatError, *NotParquetError, *FooterLengthError,
-        *EncryptedFooterError;
-} rugo_state;
-
-extern rugo_state R;
+typedef struct rugo_state rugo_state;   /* defined below, after the schema types */
 
 /* d[key] = value, stealing value; -1 on error (a NULL value: the error is already set) */
 static inline int dict_put(PyObject *d, PyObject *key, PyObject *value)
@@ -151,7 +131,7 @@ typedef struct {
     PyObject *path;             /* dotted path_in_schema */
     const char *path_utf8;      /* its UTF-8 bytes (owned by `path`) */
     Py_ssize_t path_len;
-    PyObject *physical_str;
+    PyObject *physical_str;     /* borrowed: the state's interned name */
     PyObject *logical_str;      /* str or None */
     PyObject *tmpl;             /* column chunk dict template with the four above set */
 } leaf_info;
@@ -182,9 +162,80 @@ typedef struct {
     PyObject *fingerprint;      /* schema_fingerprint's str, NULL until asked for */
 } schema_info;
 
+/* ---- the module state (module.c: created by the module's exec slot, one per module object)
+ *
+ * Interned strings and imported objects, made once per module; the schema cache and the
+ * helpers imported on first use. Entry points fetch it once per call from their module
+ * (`self`) and pass the pointer down; nothing reaches it through a global. Touch it with the
+ * GIL held only. */
+
+/* The few most recent schemas (schema.c), keyed by their exact Thrift bytes. Per module
+ * state, not process-wide: the entries hold Python objects, which belong to one
+ * interpreter, and are replaced under that interpreter's GIL. */
+#define SCHEMA_CACHE_SIZE 4
+
+typedef struct {
+    uint8_t *bytes;             /* PyMem_Malloc'd copy of the schema's Thrift bytes */
+    size_t n;
+    schema_info info;
+} schema_cache_entry;
+
+struct rugo_state {
+    /* Every member up to `cache` is a PyObject * (owned; NULL until made): module.c visits
+     * and clears them as one array (RUGO_STATE_NOBJECTS). */
+    /* result keys */
+#define RUGO_KEYS(X) \
+    X(num_rows) X(num_row_groups) X(format_version) X(created_by) X(key_value_metadata) \
+    X(footer_size) X(column_orders) X(encryption_algorithm) X(schema_columns) X(schema) \
+    X(row_groups) X(name) X(physical_type) X(logical_type) X(nullable) X(path) \
+    X(converted_type) X(repetition_type) X(num_children) X(type_length) X(precision) \
+    X(scale) X(field_id) X(max_definition_level) X(max_repetition_level) \
+    X(total_byte_size) X(total_compressed_size) X(file_offset) X(ordinal) \
+    X(sorting_columns) X(columns) X(column_idx) X(descending) X(nulls_first) \
+    X(path_in_schema) X(compression_codec) X(encodings) X(num_values) \
+    X(total_uncompressed_size) X(data_page_offset) X(index_page_offset) \
+    X(dictionary_page_offset) X(min) X(max) X(null_count) X(distinct_count) \
+    X(is_min_exact) X(is_max_exact) X(bloom_offset) X(bloom_length) \
+    X(offset_index_offset) X(offset_index_length) X(column_index_offset) \
+    X(column_index_length) X(unencoded_byte_array_data_bytes) X(geospatial_statistics) \
+    X(bbox) X(geospatial_types) X(xmin) X(xmax) X(ymin) X(ymax) X(zmin) X(zmax) \
+    X(mmin) X(mmax) X(aad_prefix) X(aad_file_unique) X(supply_aad_prefix)
+#define RUGO_DECLARE_KEY(k) PyObject *k;
+    RUGO_KEYS(RUGO_DECLARE_KEY)
+    PyObject *physical[8];      /* "boolean" ... "fixed_len_byte_array" */
+    PyObject *codec[8];         /* "UNCOMPRESSED" ... "LZ4_RAW" */
+    PyObject *encoding[10];     /* "PLAIN" ... "BYTE_STREAM_SPLIT" (1 unused) */
+    PyObject *converted[22];    /* "UTF8" ... "INTERVAL" */
+    PyObject *repetition[4];    /* "REQUIRED" "OPTIONAL" "REPEATED" "VECTOR" */
+    PyObject *column_order[3];  /* "TYPE_DEFINED_ORDER" ... */
+    PyObject *group_kind[3];    /* "struct" "list" "map" */
+    PyObject *aes_gcm_v1, *aes_gcm_ctr_v1;
+    PyObject *empty_str;
+    /* Result dicts start as copies of these templates (every key, all None, in README
+     * order): copying and then replacing the non-None values is cheaper than inserting
+     * every key into a new dict. */
+    PyObject *tmpl_column, *tmpl_row_group, *tmpl_element, *tmpl_file;
+    PyObject *utc;              /* datetime.timezone.utc */
+    PyObject *decimal_cls;      /* decimal.Decimal */
+    PyObject *uuid_cls;         /* uuid.UUID */
+    PyObject *kw_bytes;         /* "bytes" */
+    PyObject *timestamp_cls;    /* pandas.Timestamp, imported on first ns value */
+    /* exception classes from rugo.errors */
+    PyObject *ThriftDecodeError, *ParquetFormatError, *NotParquetError, *FooterLengthError,
+        *EncryptedFooterError;
+    PyObject *blake2b;          /* hashlib.blake2b, imported on first fingerprint */
+    PyObject *digest_kw;        /* {"digest_size": 8} */
+
+    /* not Python objects: */
+    schema_cache_entry cache[SCHEMA_CACHE_SIZE];
+    int cache_next;             /* the entry replaced next (round robin) */
+};
+
+#define RUGO_STATE_NOBJECTS (offsetof(rugo_state, cache) / sizeof(PyObject *))
+
 /* The schema of a decoded footer (`raw`: its Thrift bytes, the cache key). On a malformed
  * schema raise ParquetFormatError and return 0. */
-int schema_load(const FileMetaData *md, span raw, schema_info *s);
+int schema_load(rugo_state *rs, const FileMetaData *md, span raw, schema_info *s);
 void schema_free(schema_info *s);
 /* 16 hex digits naming the schema: blake2b (8 bytes) of the repr of the tuple
  * (root num_children,) + ((name, physical_type, logical_type, converted_type,
@@ -192,25 +243,29 @@ void schema_free(schema_info *s);
  * the root), exactly as scanner.worker.schema_fingerprint computes it from the `schema`
  * dicts. Computed once per distinct schema (kept with its cache entry); a borrowed
  * reference owned by `s`, NULL on a Python error. */
-PyObject *schema_fingerprint(span raw, schema_info *s);
+PyObject *schema_fingerprint(rugo_state *rs, span raw, schema_info *s);
+/* drop every cache entry (module clear / free) */
+void schema_cache_clear(rugo_state *rs);
+/* visit the cache's Python objects (module traverse) */
+int schema_cache_traverse(rugo_state *rs, visitproc visit, void *arg);
 
 /* ---- convert.c: statistics bytes -> Python values ---- */
 
 /* New reference to the value, Py_None when it cannot be decoded; NULL on a Python error. */
-PyObject *stat_value(const leaf_info *leaf, span v);
+PyObject *stat_value(rugo_state *rs, const leaf_info *leaf, span v);
 /* 1 when pyarrow would trust these statistics (sort order and writer version rules). */
 typedef struct { char app[32]; int major, minor, patch; } writer_version;
 void writer_version_parse(span created_by, int present, writer_version *out);
 int stats_trusted(const writer_version *w, const leaf_info *leaf, span min, span max, int has_min_max);
 
-int convert_init(void);   /* imports the datetime C API */
+int convert_init(void);   /* imports the datetime C API (process-wide, see the top) */
 
 /* ---- module.c: the trailer check and the walk, shared by every entry point ---- */
 
 /* Check the trailer of buf[0:n] (a whole file or a tail) and decode its footer into *md.
  * `d` and `md` are zeroed by the caller, who frees d->mem afterwards (also on failure).
  * 1 on success; else the rugo error (or MemoryError) is raised and 0 returned. */
-int footer_decode(decoder *d, FileMetaData *md, const uint8_t *buf, size_t n, int64_t file_size,
+int footer_decode(const rugo_state *rs, decoder *d, FileMetaData *md, const uint8_t *buf, size_t n, int64_t file_size,
                   const uint8_t *head,
                   int include_statistics, long long max_row_groups);
 
@@ -223,7 +278,7 @@ PyObject *py_parse_batch(PyObject *self, PyObject *args);
 
 /* ---- build.c: C structs -> the result dict ---- */
 /* footer_size: the Thrift bytes the FileMetaData took (pyarrow's serialized_size) */
-PyObject *build_result(const FileMetaData *md, uint32_t footer_size, span schema_raw);
+PyObject *build_result(rugo_state *rs, const FileMetaData *md, uint32_t footer_size, span schema_raw);
 
 /* What build_result decides per chunk, shared with batch.c (one decoder, one set of rules): */
 
@@ -231,18 +286,18 @@ PyObject *build_result(const FileMetaData *md, uint32_t footer_size, span schema
  * defined, else the legacy signed-order min/max. 1 with two new references (Py_None when
  * a value cannot be decoded); 0 with both NULL when pyarrow would not trust them; -1 on a
  * Python error. Min is decoded before max. */
-int chunk_bounds(const Statistics *st, const leaf_info *L, const writer_version *wv, PyObject **min, PyObject **max);
+int chunk_bounds(rugo_state *rs, const Statistics *st, const leaf_info *L, const writer_version *wv, PyObject **min, PyObject **max);
 /* pyarrow prints the path the column chunk stores; it is almost always the schema leaf's
  * path, whose string is shared, so compare the bytes before building a new one. */
 int chunk_path_matches(const list *path, const leaf_info *L);
 PyObject *chunk_path(const list *path);   /* the chunk's own dotted path, invalid UTF-8 replaced */
 /* A row group must have one chunk per schema leaf; else raise ParquetFormatError, return 0. */
-int row_group_width_ok(const RowGroup *rg, uint32_t index, int nleaves);
+int row_group_width_ok(const rugo_state *rs, const RowGroup *rg, uint32_t index, int nleaves);
 /* list<KeyValue> -> dict in file order (a repeated key keeps its first place, its last
  * value; a key that is not UTF-8 stays bytes) */
 PyObject *kv_dict(const list *l);
 /* the interned name of the algorithm (borrowed), NULL when the file has none */
-PyObject *encryption_name(const EncryptionAlgorithm *e);
+PyObject *encryption_name(const rugo_state *rs, const EncryptionAlgorithm *e);
 
 /* utf-8 text from the footer; never fails on bad bytes (U+FFFD replaces them) */
 PyObject *text_from_span(span s);
