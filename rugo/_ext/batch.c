@@ -302,7 +302,7 @@ static PyObject *column_result(const column *c)
 
 static PyObject *table_result(const table *t)
 {
-    PyObject *d = _PyDict_NewPresized(t->ncols);
+    PyObject *d = PyDict_New();
     for (int i = 0; d && i < t->ncols; i++) {
         PyObject *v = column_result(&t->cols[i]);
         if (!v || PyDict_SetItemString(d, t->fields[i].name, v) < 0)

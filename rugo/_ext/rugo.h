@@ -103,7 +103,8 @@ static inline PyObject *enum_or_none(PyObject *const *table, int size, int prese
     return present ? enum_name(table, size, v) : Py_NewRef(Py_None);
 }
 
-/* A fresh result dict with every key of `tmpl` set to None. */
+/* A fresh result dict with every key of `tmpl` set to None; it has the template's key table
+ * (the right size already; why no dict is presized: make_template in module.c). */
 static inline PyObject *dict_from_template(PyObject *tmpl) { return PyDict_Copy(tmpl); }
 
 /* Raise the rugo error class `cls` with (detail, path=None, offset, field). */

@@ -687,7 +687,7 @@ static PyObject *schema_columns_list(const rugo_state *rs, const schema_tree *s)
         return NULL;
     for (int k = 0, c = root->first_child; k < root->nchildren; k++, c = s->nodes[c].next) {
         const schema_node *n = &s->nodes[c];
-        PyObject *d = _PyDict_NewPresized(4);
+        PyObject *d = PyDict_New();
         if (!d || PyList_Append(out, d) < 0) {
             Py_XDECREF(d);
             Py_DECREF(out);
