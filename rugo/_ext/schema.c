@@ -628,6 +628,7 @@ void schema_cache_clear(rugo_state *rs)
     rs->cache_next = 0;
 }
 
+/* the owned references schema_free drops, visited */
 int schema_cache_traverse(rugo_state *rs, visitproc visit, void *arg)
 {
     for (int k = 0; k < SCHEMA_CACHE_SIZE; k++) {
