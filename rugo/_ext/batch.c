@@ -302,7 +302,7 @@ static PyObject *column_result(const column *c)
 
 static PyObject *table_result(const table *t)
 {
-    PyObject *d = _PyDict_NewPresized(t->ncols);
+    PyObject *d = PyDict_New();
     for (int i = 0; d && i < t->ncols; i++) {
         PyObject *v = column_result(&t->cols[i]);
         if (!v || PyDict_SetItemString(d, t->fields[i].name, v) < 0)
@@ -317,6 +317,7 @@ static PyObject *table_result(const table *t)
 enum { DETAIL_FILES, DETAIL_COLUMNS, DETAIL_ROW_GROUPS };
 
 typedef struct {
+    rugo_state *rs;     /* the module's state, fetched once per call */
     int detail;
     table files, columns, row_groups;
     decoder *d;
@@ -411,7 +412,7 @@ static int decode_row_groups(batch *b, const FileMetaData *md, const schema_info
             return -1;
     }
     for (uint32_t r = 0; r < md->row_groups.n; r++) {
-        if (!row_group_width_ok((const RowGroup *)md->row_groups.items + r, r, s->nleaves))
+        if (!row_group_width_ok(b->rs, (const RowGroup *)md->row_groups.items + r, r, s->nleaves))
             return -1;
         if (!want_bounds)
             continue;
@@ -420,7 +421,7 @@ static int decode_row_groups(batch *b, const FileMetaData *md, const schema_info
             PyObject **slot = &b->bounds[b->nbounds];
             slot[0] = slot[1] = NULL;
             b->nbounds += 2;
-            if (has_stats(cc) && chunk_bounds(&cc->meta_data.statistics, &s->leaves[j], &wv, &slot[0], &slot[1]) < 0)
+            if (has_stats(cc) && chunk_bounds(b->rs, &cc->meta_data.statistics, &s->leaves[j], &wv, &slot[0], &slot[1]) < 0)
                 return -1;
         }
     }
@@ -510,7 +511,7 @@ static int put_encodings(batch *b, column *c, const FileMetaData *md, uint32_t r
         const list *l = &chunk_at(md, r, j)->meta_data.encodings;
         add_distinct(b, &count, l->items, l->n);
     }
-    if (join_names(b, R.encoding, 10, count) < 0)
+    if (join_names(b, b->rs->encoding, 10, count) < 0)
         return -1;
     return put_text(c, (const char *)b->text.p, b->text.n);
 }
@@ -523,7 +524,7 @@ static int put_codecs(batch *b, column *c, const FileMetaData *md, uint32_t r0, 
         return -1;
     for (uint32_t r = r0; r < r1; r++)
         add_distinct(b, &count, &chunk_at(md, r, j)->meta_data.codec, 1);
-    if (join_names(b, R.codec, 8, count) < 0)
+    if (join_names(b, b->rs->codec, 8, count) < 0)
         return -1;
     return put_text(c, (const char *)b->text.p, b->text.n);
 }
@@ -679,14 +680,14 @@ static int file_row(batch *b, const FileMetaData *md, uint32_t footer_size, span
                 add_checked(&uncompressed, cc->meta_data.total_uncompressed_size, "total_uncompressed_size") < 0)
                 return -1;
         }
-    PyObject *fingerprint = schema_fingerprint(raw, s);   /* borrowed */
+    PyObject *fingerprint = schema_fingerprint(b->rs, raw, s);   /* borrowed */
     PyObject *kv = fingerprint ? kv_dict(&md->key_value_metadata) : NULL;
     PyObject *keys = kv ? PySequence_List(kv) : NULL;
     Py_XDECREF(kv);
     if (!keys)
         return -1;
     column *c = b->files.cols;
-    PyObject *encryption = encryption_name(&md->encryption_algorithm);
+    PyObject *encryption = encryption_name(b->rs, &md->encryption_algorithm);
     int rc = -1;
     if (put_null(&c[FI_ERROR_TYPE]) < 0 || put_null(&c[FI_ERROR]) < 0 ||
         put_int(&c[FI_NUM_ROWS], 1, md->num_rows) < 0 || put_int(&c[FI_NUM_ROW_GROUPS], 1, md->row_groups.total) < 0 ||
@@ -724,7 +725,7 @@ static int file_rows(batch *b, int64_t pos, const uint8_t *buf, size_t n)
     int64_t file_mark = table_rows(&b->files);
     schema_info s = {0};
     int rc = -1, nleaves;
-    if (!footer_decode(d, md, buf, n, -1, NULL, b->detail != DETAIL_FILES, -1) || !schema_load(md, d->schema_raw, &s) ||
+    if (!footer_decode(b->rs, d, md, buf, n, -1, NULL, b->detail != DETAIL_FILES, -1) || !schema_load(b->rs, md, d->schema_raw, &s) ||
         decode_row_groups(b, md, &s) < 0 || catalogue_leaves(b, md, &nleaves) < 0)
         goto done;
     for (uint32_t r = 0; r < md->row_groups.n; r++) {
@@ -841,9 +842,10 @@ static void batch_free(batch *b)
     gb_free(&b->text);
 }
 
-static PyObject *run_batch(const Py_buffer *view, PyObject *spans, int detail)
+static PyObject *run_batch(rugo_state *rs, const Py_buffer *view, PyObject *spans, int detail)
 {
     batch b = {0};
+    b.rs = rs;
     b.detail = detail;
     PyObject *out = NULL, *it = NULL, *item = NULL;
     b.d = PyMem_Calloc(1, sizeof(decoder));
@@ -906,7 +908,7 @@ PyObject *py_parse_batch(PyObject *self, PyObject *args)
     else {
         /* a wide footer makes many acyclic objects: no collections while they are made */
         int gc_was_enabled = PyGC_Disable();
-        out = run_batch(&view, spans, detail);
+        out = run_batch((rugo_state *)PyModule_GetState(self), &view, spans, detail);
         if (gc_was_enabled)
             PyGC_Enable();
     }

@@ -59,7 +59,7 @@ static PyObject *make_date(int64_t days)
     return PyDate_FromDate((int)y, m, d);
 }
 
-static PyObject *make_datetime(int64_t v, int64_t per_second, int utc)
+static PyObject *make_datetime(const rugo_state *rs, int64_t v, int64_t per_second, int utc)
 {
     int64_t secs = floor_div(v, per_second);
     int64_t frac = v - secs * per_second;
@@ -71,20 +71,20 @@ static PyObject *make_datetime(int64_t v, int64_t per_second, int utc)
     int m, d;
     civil_from_days(days, &y, &m, &d);
     return PyDateTimeAPI->DateTime_FromDateAndTime((int)y, m, d, (int)(sod / 3600), (int)(sod / 60 % 60),
-                                                   (int)(sod % 60), (int)us, utc ? R.utc : Py_None,
+                                                   (int)(sod % 60), (int)us, utc ? rs->utc : Py_None,
                                                    PyDateTimeAPI->DateTimeType);
 }
 
 /* nanosecond timestamps keep their precision as pandas.Timestamp, as pyarrow returns them */
-static PyObject *make_timestamp_ns(int64_t v, int utc)
+static PyObject *make_timestamp_ns(rugo_state *rs, int64_t v, int utc)
 {
-    if (!R.timestamp_cls) {
+    if (!rs->timestamp_cls) {
         PyObject *pd = PyImport_ImportModule("pandas");
         if (!pd)
             return NULL;
-        R.timestamp_cls = PyObject_GetAttrString(pd, "Timestamp");
+        rs->timestamp_cls = PyObject_GetAttrString(pd, "Timestamp");
         Py_DECREF(pd);
-        if (!R.timestamp_cls)
+        if (!rs->timestamp_cls)
             return NULL;
     }
     PyObject *ns = PyLong_FromLongLong(v);
@@ -92,12 +92,12 @@ static PyObject *make_timestamp_ns(int64_t v, int utc)
         return NULL;
     PyObject *out;
     if (utc) {
-        PyObject *args = PyTuple_Pack(1, ns), *kw = Py_BuildValue("{sO}", "tz", R.utc);
-        out = args && kw ? PyObject_Call(R.timestamp_cls, args, kw) : NULL;
+        PyObject *args = PyTuple_Pack(1, ns), *kw = Py_BuildValue("{sO}", "tz", rs->utc);
+        out = args && kw ? PyObject_Call(rs->timestamp_cls, args, kw) : NULL;
         Py_XDECREF(args);
         Py_XDECREF(kw);
     } else {
-        out = PyObject_CallOneArg(R.timestamp_cls, ns);
+        out = PyObject_CallOneArg(rs->timestamp_cls, ns);
     }
     Py_DECREF(ns);
     return out;
@@ -113,7 +113,7 @@ static PyObject *make_time(int64_t v, int64_t per_second)
 }
 
 /* Decimal(unscaled) * 10**-scale, exactly (no context rounding): Decimal("<int>E-<scale>") */
-static PyObject *make_decimal(PyObject *unscaled, int32_t scale)
+static PyObject *make_decimal(const rugo_state *rs, PyObject *unscaled, int32_t scale)
 {
     if (!unscaled)
         return NULL;
@@ -121,20 +121,20 @@ static PyObject *make_decimal(PyObject *unscaled, int32_t scale)
     Py_DECREF(unscaled);
     if (!text)
         return NULL;
-    PyObject *out = PyObject_CallOneArg(R.decimal_cls, text);
+    PyObject *out = PyObject_CallOneArg(rs->decimal_cls, text);
     Py_DECREF(text);
     return out;
 }
 
 /* The common case without an intermediate int: "<digits>E<-scale>" written directly. */
-static PyObject *make_decimal_i64(int64_t unscaled, int32_t scale)
+static PyObject *make_decimal_i64(const rugo_state *rs, int64_t unscaled, int32_t scale)
 {
     char text[48];
     int n = snprintf(text, sizeof text, "%lldE%d", (long long)unscaled, -scale);
     PyObject *str = PyUnicode_FromStringAndSize(text, n);
     if (!str)
         return NULL;
-    PyObject *out = PyObject_CallOneArg(R.decimal_cls, str);
+    PyObject *out = PyObject_CallOneArg(rs->decimal_cls, str);
     Py_DECREF(str);
     return out;
 }
@@ -167,17 +167,17 @@ static double half_to_double(uint16_t h)
     return (h & 0x8000) ? -v : v;
 }
 
-static PyObject *make_uuid(span v)
+static PyObject *make_uuid(const rugo_state *rs, span v)
 {
     PyObject *b = PyBytes_FromStringAndSize((const char *)v.p, v.n);
     if (!b)
         return NULL;
-    PyObject *kw = Py_BuildValue("{OO}", R.kw_bytes, b);
+    PyObject *kw = Py_BuildValue("{OO}", rs->kw_bytes, b);
     Py_DECREF(b);
     if (!kw)
         return NULL;
     PyObject *args = PyTuple_New(0);
-    PyObject *out = args ? PyObject_Call(R.uuid_cls, args, kw) : NULL;
+    PyObject *out = args ? PyObject_Call(rs->uuid_cls, args, kw) : NULL;
     Py_XDECREF(args);
     Py_DECREF(kw);
     return out;
@@ -196,7 +196,7 @@ static int fixed_width(int kind)
     }
 }
 
-PyObject *stat_value(const leaf_info *leaf, span v)
+PyObject *stat_value(rugo_state *rs, const leaf_info *leaf, span v)
 {
     int kind = leaf->stat_kind;
     int w = fixed_width(kind);
@@ -223,20 +223,20 @@ PyObject *stat_value(const leaf_info *leaf, span v)
     }
     case SK_STR: return text_from_span(v);
     case SK_BYTES: return PyBytes_FromStringAndSize((const char *)v.p, v.n);
-    case SK_DEC_I32: return make_decimal_i64(i32, leaf->scale);
-    case SK_DEC_I64: return make_decimal_i64(i64, leaf->scale);
+    case SK_DEC_I32: return make_decimal_i64(rs, i32, leaf->scale);
+    case SK_DEC_I64: return make_decimal_i64(rs, i64, leaf->scale);
     case SK_DEC_BYTES:
         if (v.n >= 1 && v.n <= 8)
-            return make_decimal_i64(big_endian_i64(v), leaf->scale);
-        return make_decimal(big_endian_int(v), leaf->scale);
+            return make_decimal_i64(rs, big_endian_i64(v), leaf->scale);
+        return make_decimal(rs, big_endian_int(v), leaf->scale);
     case SK_DATE: return make_date(i32);
     case SK_TIME_MS: return make_time(i32, 1000);
     case SK_TIME_US: return make_time(i64, 1000000);
     case SK_TIME_NS: return make_time(i64, 1000000000);
-    case SK_TS_MS: return make_datetime(i64, 1000, leaf->utc);
-    case SK_TS_US: return make_datetime(i64, 1000000, leaf->utc);
-    case SK_TS_NS: return make_timestamp_ns(i64, leaf->utc);
-    case SK_UUID: return make_uuid(v);
+    case SK_TS_MS: return make_datetime(rs, i64, 1000, leaf->utc);
+    case SK_TS_US: return make_datetime(rs, i64, 1000000, leaf->utc);
+    case SK_TS_NS: return make_timestamp_ns(rs, i64, leaf->utc);
+    case SK_UUID: return make_uuid(rs, v);
     case SK_F16: return PyFloat_FromDouble(half_to_double((uint16_t)u));
     }
     return Py_NewRef(Py_None);
@@ -316,6 +316,10 @@ int stats_trusted(const writer_version *w, const leaf_info *leaf, span min, span
     return !version_lt(w, "parquet-mr", 1, 8, 0);
 }
 
+/* The datetime C API stays a process-wide pointer (datetime.h's PyDateTimeAPI, one per
+ * compilation unit): CPython hands every importer, in every interpreter, the capsule of its
+ * one static set of datetime types. Setting it again from another module's exec stores the
+ * same pointer. */
 int convert_init(void)
 {
     PyDateTime_IMPORT;

@@ -72,7 +72,9 @@ struct arena_block {
 
 /* Blocks are not zeroed up front (a small footer would pay for 64 KiB of memset); each
  * allocation is zeroed as it is handed out. One standard block is kept between parses, so a
- * typical footer allocates nothing from the system (decoding holds the GIL: no races). */
+ * typical footer allocates nothing from the system. It is process-wide C memory, not module
+ * state (no Python object): decoding holds the GIL, which every interpreter of the process
+ * shares (the module declares no per-interpreter GIL support), so there are no races. */
 static arena_block *spare_block;
 
 void *arena_alloc(arena *a, size_t n)

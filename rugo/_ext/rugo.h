@@ -1,4 +1,28 @@
-/* rugo.h - what module.c, schema.c, convert.c and build.c share. */
+/* rugo.h - what module.c, schema.c, convert.c and build.c share.
+ *
+ * ---- Which thread may touch what --------------------------------------------------------
+ * Everything that reaches Python objects or the module state (rugo_state below: interned
+ * keys, templates, imported classes, the schema cache, lazily imported helpers) runs with
+ * the GIL held, in the thread that called into the module: parse, read_file (after its
+ * read), plan_tail, parse_batch, and load_tails before and after its loop. The state is
+ * reached only through the module object each entry point receives (`self`), so two
+ * interpreters each have their own; it is mutated (schema cache, lazy imports) only under
+ * the GIL, which is what makes that safe.
+ *
+ * Without the GIL run only readtail.c's read_tail (read_file's I/O) and load_all
+ * (load_tails' loop). They touch their own C buffers, the caller's buffer pinned by a
+ * buffer export, PyMem_Raw* memory, and the per-thread read buffer behind a pthread key;
+ * never a Python object, a reference count or the module state.
+ *
+ * Process-wide C state, shared by every interpreter (so the module does not declare
+ * support for a per-interpreter GIL):
+ *   - the field tables' derived indexes (tables.c), built once (pthread_once), read-only
+ *     afterwards;
+ *   - decode.c's spare arena block, taken and given back with the GIL held;
+ *   - the datetime C API (convert.c, PyDateTimeAPI): CPython hands every importer the one
+ *     process-wide capsule of its static datetime types, by design;
+ *   - readtail.c's pthread key for the per-thread read buffers.
+ */
 #ifndef RUGO_RUGO_H
 #define RUGO_RUGO_H
 
@@ -7,8 +31,159 @@
 
 #include "footer.h"
 
-/* Interned strings and imported objects, created once at module init (module.c). */
+/* requires-python >= 3.9: the 3.10 conveniences this code uses, for 3.9 */
+#if PY_VERSION_HEX < 0x030A0000
+static inline PyObject *Py_NewRef(PyObject *o)
+{
+    Py_INCREF(o);
+    return o;
+}
+static inline PyObject *Py_XNewRef(PyObject *o)
+{
+    Py_XINCREF(o);
+    return o;
+}
+/* gc.disable() / gc.enable() through the gc module; 1 when it was enabled (as 3.10's
+ * PyGC_Disable), 0 also when the call failed (the error is dropped: pausing the collector
+ * is an optimisation only). */
+static inline int rugo_gc_call(const char *name)
+{
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *r = gc ? PyObject_CallMethod(gc, name, NULL) : NULL;
+    int on = r ? PyObject_IsTrue(r) : 0;
+    Py_XDECREF(r);
+    Py_XDECREF(gc);
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return on > 0;
+}
+static inline int PyGC_Disable(void)
+{
+    int was = rugo_gc_call("isenabled");
+    if (was)
+        rugo_gc_call("disable");
+    return was;
+}
+static inline int PyGC_Enable(void)
+{
+    int was = rugo_gc_call("isenabled");
+    rugo_gc_call("enable");
+    return was;
+}
+#endif
+
+typedef struct rugo_state rugo_state;   /* defined below, after the schema types */
+
+/* d[key] = value, stealing value; -1 on error (a NULL value: the error is already set) */
+static inline int dict_put(PyObject *d, PyObject *key, PyObject *value)
+{
+    if (!value)
+        return -1;
+    int rc = PyDict_SetItem(d, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+static inline PyObject *int_or_none(int present, int64_t v)
+{
+    return present ? PyLong_FromLongLong(v) : Py_NewRef(Py_None);
+}
+
+/* The interned spec name of an enum value; the int itself for a value newer than this
+ * reader. */
+static inline PyObject *enum_name(PyObject *const *table, int size, int32_t v)
+{
+    if (v >= 0 && v < size && table[v])
+        return Py_NewRef(table[v]);
+    return PyLong_FromLong(v);
+}
+
+static inline PyObject *enum_or_none(PyObject *const *table, int size, int present, int32_t v)
+{
+    return present ? enum_name(table, size, v) : Py_NewRef(Py_None);
+}
+
+/* A fresh result dict with every key of `tmpl` set to None; it has the template's key table
+ * (the right size already; why no dict is presized: make_template in module.c). */
+static inline PyObject *dict_from_template(PyObject *tmpl) { return PyDict_Copy(tmpl); }
+
+/* Raise the rugo error class `cls` with (detail, path=None, offset, field). */
+PyObject *rugo_raise(PyObject *cls, const char *detail, Py_ssize_t offset, const char *field);
+
+/* ---- schema.c: the schema tree, type strings, per-leaf Python objects ---- */
+
+enum { SORT_SIGNED, SORT_UNSIGNED, SORT_UNKNOWN };
+
+/* how statistics bytes of a leaf become Python values (convert.c) */
+enum {
+    SK_NONE, SK_BOOL, SK_I32, SK_U32, SK_I64, SK_U64, SK_FLOAT, SK_DOUBLE, SK_STR, SK_BYTES,
+    SK_DEC_I32, SK_DEC_I64, SK_DEC_BYTES, SK_DATE, SK_TIME_MS, SK_TIME_US, SK_TIME_NS,
+    SK_TS_MS, SK_TS_US, SK_TS_NS, SK_UUID, SK_F16
+};
+
 typedef struct {
+    int stat_kind;              /* SK_* */
+    int utc;                    /* timestamps: adjusted to UTC */
+    int32_t scale;              /* decimals */
+    int sort_order;             /* SORT_* */
+    int type_defined_order;     /* column_orders says TYPE_DEFINED_ORDER (or IEEE 754) */
+    int32_t physical;           /* Type enum */
+    PyObject *name;             /* top-level field name */
+    PyObject *path;             /* dotted path_in_schema */
+    const char *path_utf8;      /* its UTF-8 bytes (owned by `path`) */
+    Py_ssize_t path_len;
+    PyObject *physical_str;     /* borrowed: the state's interned name */
+    PyObject *logical_str;      /* str or None */
+    PyObject *tmpl;             /* column chunk dict template with the four above set */
+} leaf_info;
+
+typedef struct {
+    const SchemaElement *el;
+    int parent, depth, is_group;
+    int first_child, nchildren; /* children are consecutive subtrees in file order */
+    int next;                   /* index after this node's subtree */
+    int16_t max_def, max_rep;
+    PyObject *name;             /* str */
+    PyObject *path;             /* dotted path without the root */
+    PyObject *type_str;         /* logical type string of this element, or None */
+} schema_node;
+
+/* the tree: only while a schema is built (schema.c) */
+typedef struct {
+    schema_node *nodes;
+    int n;
+} schema_tree;
+
+/* what building a result needs of a schema; owns its references */
+typedef struct {
+    leaf_info *leaves;
+    int nleaves;
+    PyObject *columns;          /* the `schema_columns` list */
+    PyObject *elements;         /* the `schema` list */
+    PyObject *fingerprint;      /* schema_fingerprint's str, NULL until asked for */
+} schema_info;
+
+/* ---- the module state (module.c: created by the module's exec slot, one per module object)
+ *
+ * Interned strings and imported objects, made once per module; the schema cache and the
+ * helpers imported on first use. Entry points fetch it once per call from their module
+ * (`self`) and pass the pointer down; nothing reaches it through a global. Touch it with the
+ * GIL held only. */
+
+/* The few most recent schemas (schema.c), keyed by their exact Thrift bytes. Per module
+ * state, not process-wide: the entries hold Python objects, which belong to one
+ * interpreter, and are replaced under that interpreter's GIL. */
+#define SCHEMA_CACHE_SIZE 4
+
+typedef struct {
+    uint8_t *bytes;             /* PyMem_Malloc'd copy of the schema's Thrift bytes */
+    size_t n;
+    schema_info info;
+} schema_cache_entry;
+
+struct rugo_state {
+    /* Every member up to `cache` is a PyObject * (owned; NULL until made): module.c visits
+     * and clears them as one array (RUGO_STATE_NOBJECTS). */
     /* result keys */
 #define RUGO_KEYS(X) \
     X(num_rows) X(num_row_groups) X(format_version) X(created_by) X(key_value_metadata) \
@@ -49,101 +224,19 @@ typedef struct {
     /* exception classes from rugo.errors */
     PyObject *ThriftDecodeError, *ParquetFormatError, *NotParquetError, *FooterLengthError,
         *EncryptedFooterError;
-} rugo_state;
+    PyObject *blake2b;          /* hashlib.blake2b, imported on first fingerprint */
+    PyObject *digest_kw;        /* {"digest_size": 8} */
 
-extern rugo_state R;
-
-/* d[key] = value, stealing value; -1 on error (a NULL value: the error is already set) */
-static inline int dict_put(PyObject *d, PyObject *key, PyObject *value)
-{
-    if (!value)
-        return -1;
-    int rc = PyDict_SetItem(d, key, value);
-    Py_DECREF(value);
-    return rc;
-}
-
-static inline PyObject *int_or_none(int present, int64_t v)
-{
-    return present ? PyLong_FromLongLong(v) : Py_NewRef(Py_None);
-}
-
-/* The interned spec name of an enum value; the int itself for a value newer than this
- * reader. */
-static inline PyObject *enum_name(PyObject *const *table, int size, int32_t v)
-{
-    if (v >= 0 && v < size && table[v])
-        return Py_NewRef(table[v]);
-    return PyLong_FromLong(v);
-}
-
-static inline PyObject *enum_or_none(PyObject *const *table, int size, int present, int32_t v)
-{
-    return present ? enum_name(table, size, v) : Py_NewRef(Py_None);
-}
-
-/* A fresh result dict with every key of `tmpl` set to None. */
-static inline PyObject *dict_from_template(PyObject *tmpl) { return PyDict_Copy(tmpl); }
-
-/* Raise the rugo error class `cls` with (detail, path=None, offset, field). */
-PyObject *rugo_raise(PyObject *cls, const char *detail, Py_ssize_t offset, const char *field);
-
-/* ---- schema.c: the schema tree, type strings, per-leaf Python objects ---- */
-
-enum { SORT_SIGNED, SORT_UNSIGNED, SORT_UNKNOWN };
-
-/* how statistics bytes of a leaf become Python values (convert.c) */
-enum {
-    SK_NONE, SK_BOOL, SK_I32, SK_U32, SK_I64, SK_U64, SK_FLOAT, SK_DOUBLE, SK_STR, SK_BYTES,
-    SK_DEC_I32, SK_DEC_I64, SK_DEC_BYTES, SK_DATE, SK_TIME_MS, SK_TIME_US, SK_TIME_NS,
-    SK_TS_MS, SK_TS_US, SK_TS_NS, SK_UUID, SK_F16
+    /* not Python objects: */
+    schema_cache_entry cache[SCHEMA_CACHE_SIZE];
+    int cache_next;             /* the entry replaced next (round robin) */
 };
 
-typedef struct {
-    int stat_kind;              /* SK_* */
-    int utc;                    /* timestamps: adjusted to UTC */
-    int32_t scale;              /* decimals */
-    int sort_order;             /* SORT_* */
-    int type_defined_order;     /* column_orders says TYPE_DEFINED_ORDER (or IEEE 754) */
-    int32_t physical;           /* Type enum */
-    PyObject *name;             /* top-level field name */
-    PyObject *path;             /* dotted path_in_schema */
-    const char *path_utf8;      /* its UTF-8 bytes (owned by `path`) */
-    Py_ssize_t path_len;
-    PyObject *physical_str;
-    PyObject *logical_str;      /* str or None */
-    PyObject *tmpl;             /* column chunk dict template with the four above set */
-} leaf_info;
-
-typedef struct {
-    const SchemaElement *el;
-    int parent, depth, is_group;
-    int first_child, nchildren; /* children are consecutive subtrees in file order */
-    int next;                   /* index after this node's subtree */
-    int16_t max_def, max_rep;
-    PyObject *name;             /* str */
-    PyObject *path;             /* dotted path without the root */
-    PyObject *type_str;         /* logical type string of this element, or None */
-} schema_node;
-
-/* the tree: only while a schema is built (schema.c) */
-typedef struct {
-    schema_node *nodes;
-    int n;
-} schema_tree;
-
-/* what building a result needs of a schema; owns its references */
-typedef struct {
-    leaf_info *leaves;
-    int nleaves;
-    PyObject *columns;          /* the `schema_columns` list */
-    PyObject *elements;         /* the `schema` list */
-    PyObject *fingerprint;      /* schema_fingerprint's str, NULL until asked for */
-} schema_info;
+#define RUGO_STATE_NOBJECTS (offsetof(rugo_state, cache) / sizeof(PyObject *))
 
 /* The schema of a decoded footer (`raw`: its Thrift bytes, the cache key). On a malformed
  * schema raise ParquetFormatError and return 0. */
-int schema_load(const FileMetaData *md, span raw, schema_info *s);
+int schema_load(rugo_state *rs, const FileMetaData *md, span raw, schema_info *s);
 void schema_free(schema_info *s);
 /* 16 hex digits naming the schema: blake2b (8 bytes) of the repr of the tuple
  * (root num_children,) + ((name, physical_type, logical_type, converted_type,
@@ -151,25 +244,29 @@ void schema_free(schema_info *s);
  * the root), exactly as scanner.worker.schema_fingerprint computes it from the `schema`
  * dicts. Computed once per distinct schema (kept with its cache entry); a borrowed
  * reference owned by `s`, NULL on a Python error. */
-PyObject *schema_fingerprint(span raw, schema_info *s);
+PyObject *schema_fingerprint(rugo_state *rs, span raw, schema_info *s);
+/* drop every cache entry (module clear / free) */
+void schema_cache_clear(rugo_state *rs);
+/* visit the cache's Python objects (module traverse) */
+int schema_cache_traverse(rugo_state *rs, visitproc visit, void *arg);
 
 /* ---- convert.c: statistics bytes -> Python values ---- */
 
 /* New reference to the value, Py_None when it cannot be decoded; NULL on a Python error. */
-PyObject *stat_value(const leaf_info *leaf, span v);
+PyObject *stat_value(rugo_state *rs, const leaf_info *leaf, span v);
 /* 1 when pyarrow would trust these statistics (sort order and writer version rules). */
 typedef struct { char app[32]; int major, minor, patch; } writer_version;
 void writer_version_parse(span created_by, int present, writer_version *out);
 int stats_trusted(const writer_version *w, const leaf_info *leaf, span min, span max, int has_min_max);
 
-int convert_init(void);   /* imports the datetime C API */
+int convert_init(void);   /* imports the datetime C API (process-wide, see the top) */
 
 /* ---- module.c: the trailer check and the walk, shared by every entry point ---- */
 
 /* Check the trailer of buf[0:n] (a whole file or a tail) and decode its footer into *md.
  * `d` and `md` are zeroed by the caller, who frees d->mem afterwards (also on failure).
  * 1 on success; else the rugo error (or MemoryError) is raised and 0 returned. */
-int footer_decode(decoder *d, FileMetaData *md, const uint8_t *buf, size_t n, int64_t file_size,
+int footer_decode(const rugo_state *rs, decoder *d, FileMetaData *md, const uint8_t *buf, size_t n, int64_t file_size,
                   const uint8_t *head,
                   int include_statistics, long long max_row_groups);
 
@@ -182,7 +279,7 @@ PyObject *py_parse_batch(PyObject *self, PyObject *args);
 
 /* ---- build.c: C structs -> the result dict ---- */
 /* footer_size: the Thrift bytes the FileMetaData took (pyarrow's serialized_size) */
-PyObject *build_result(const FileMetaData *md, uint32_t footer_size, span schema_raw);
+PyObject *build_result(rugo_state *rs, const FileMetaData *md, uint32_t footer_size, span schema_raw);
 
 /* What build_result decides per chunk, shared with batch.c (one decoder, one set of rules): */
 
@@ -190,18 +287,18 @@ PyObject *build_result(const FileMetaData *md, uint32_t footer_size, span schema
  * defined, else the legacy signed-order min/max. 1 with two new references (Py_None when
  * a value cannot be decoded); 0 with both NULL when pyarrow would not trust them; -1 on a
  * Python error. Min is decoded before max. */
-int chunk_bounds(const Statistics *st, const leaf_info *L, const writer_version *wv, PyObject **min, PyObject **max);
+int chunk_bounds(rugo_state *rs, const Statistics *st, const leaf_info *L, const writer_version *wv, PyObject **min, PyObject **max);
 /* pyarrow prints the path the column chunk stores; it is almost always the schema leaf's
  * path, whose string is shared, so compare the bytes before building a new one. */
 int chunk_path_matches(const list *path, const leaf_info *L);
 PyObject *chunk_path(const list *path);   /* the chunk's own dotted path, invalid UTF-8 replaced */
 /* A row group must have one chunk per schema leaf; else raise ParquetFormatError, return 0. */
-int row_group_width_ok(const RowGroup *rg, uint32_t index, int nleaves);
+int row_group_width_ok(const rugo_state *rs, const RowGroup *rg, uint32_t index, int nleaves);
 /* list<KeyValue> -> dict in file order (a repeated key keeps its first place, its last
  * value; a key that is not UTF-8 stays bytes) */
 PyObject *kv_dict(const list *l);
 /* the interned name of the algorithm (borrowed), NULL when the file has none */
-PyObject *encryption_name(const EncryptionAlgorithm *e);
+PyObject *encryption_name(const rugo_state *rs, const EncryptionAlgorithm *e);
 
 /* utf-8 text from the footer; never fails on bad bytes (U+FFFD replaces them) */
 PyObject *text_from_span(span s);

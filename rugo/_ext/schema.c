@@ -342,14 +342,14 @@ static void leaf_stats_kind(const SchemaElement *el, leaf_info *L)
 
 /* ---------------------------------------------------------------- building the tree */
 
-static int schema_error(const char *fmt, ...)
+static int schema_error(const rugo_state *rs, const char *fmt, ...)
 {
     char msg[200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    rugo_raise(R.ParquetFormatError, msg, -1, "schema");
+    rugo_raise(rs->ParquetFormatError, msg, -1, "schema");
     return 0;
 }
 
@@ -380,7 +380,7 @@ static PyObject *type_object(const schema_tree *s, int i)
 }
 
 /* LogicalTypes.md: a MAP's key field must be required (pyarrow rejects the file too). */
-static int check_map_keys(const schema_tree *s)
+static int check_map_keys(const rugo_state *rs, const schema_tree *s)
 {
     for (int i = 1; i < s->n; i++) {
         const schema_node *n = &s->nodes[i];
@@ -392,12 +392,12 @@ static int check_map_keys(const schema_tree *s)
             continue;
         const SchemaElement *key = s->nodes[kv->first_child].el;
         if (!ISSET(key, SE_REPETITION) || key->repetition_type != REP_REQUIRED)
-            return schema_error("MAP key '%.*s' of schema element %d '%.*s' must be required", (int)key->name.n, key->name.p, i, (int)n->el->name.n, n->el->name.p);
+            return schema_error(rs, "MAP key '%.*s' of schema element %d '%.*s' must be required", (int)key->name.n, key->name.p, i, (int)n->el->name.n, n->el->name.p);
     }
     return 1;
 }
 
-static int link_tree(const FileMetaData *md, schema_tree *s)
+static int link_tree(const rugo_state *rs, const FileMetaData *md, schema_tree *s)
 {
     const SchemaElement *els = md->schema.items;
     int stack[SCHEMA_DEPTH_MAX + 1], remaining[SCHEMA_DEPTH_MAX + 1], top = 0;
@@ -411,7 +411,7 @@ static int link_tree(const FileMetaData *md, schema_tree *s)
             n->is_group = 1;
         } else {
             if (top == 0)
-                return schema_error("schema element %d is outside the root's %d children", i,
+                return schema_error(rs, "schema element %d is outside the root's %d children", i,
                                     s->nodes[0].nchildren);
             n->parent = stack[top - 1];
             schema_node *p = &s->nodes[n->parent];
@@ -426,16 +426,16 @@ static int link_tree(const FileMetaData *md, schema_tree *s)
         n->first_child = -1;
         n->nchildren = n->is_group && i ? el->num_children : (i == 0 && ISSET(el, SE_NUM_CHILDREN) ? el->num_children : 0);
         if (n->nchildren < 0)
-            return schema_error("schema element %d has %d children", i, n->nchildren);
+            return schema_error(rs, "schema element %d has %d children", i, n->nchildren);
         if (!n->is_group && !ISSET(el, SE_TYPE))
-            return schema_error("schema leaf %d '%.*s' has no physical type", i, (int)el->name.n, el->name.p);
+            return schema_error(rs, "schema leaf %d '%.*s' has no physical type", i, (int)el->name.n, el->name.p);
         if (!n->is_group && (el->type < T_BOOLEAN || el->type > T_FLBA))
-            return schema_error("schema leaf %d '%.*s' has invalid physical type %d", i, (int)el->name.n, el->name.p, el->type);
+            return schema_error(rs, "schema leaf %d '%.*s' has invalid physical type %d", i, (int)el->name.n, el->name.p, el->type);
         if (n->nchildren > 0) {
             if (top > SCHEMA_DEPTH_MAX)
-                return schema_error("schema nested deeper than %d levels", SCHEMA_DEPTH_MAX);
+                return schema_error(rs, "schema nested deeper than %d levels", SCHEMA_DEPTH_MAX);
             if (n->nchildren > s->n - i - 1)
-                return schema_error("schema element %d declares %d children but only %d elements follow",
+                return schema_error(rs, "schema element %d declares %d children but only %d elements follow",
                                     i, n->nchildren, s->n - i - 1);
             stack[top] = i;
             remaining[top] = n->nchildren;
@@ -448,25 +448,25 @@ static int link_tree(const FileMetaData *md, schema_tree *s)
         }
     }
     if (top > 0)
-        return schema_error("schema element %d expects %d more children", stack[top - 1], remaining[top - 1]);
-    return check_map_keys(s);
+        return schema_error(rs, "schema element %d expects %d more children", stack[top - 1], remaining[top - 1]);
+    return check_map_keys(rs, s);
 }
 
-static PyObject *schema_columns_list(const schema_tree *s);
-static PyObject *schema_elements_list(const schema_tree *s);
+static PyObject *schema_columns_list(const rugo_state *rs, const schema_tree *s);
+static PyObject *schema_elements_list(const rugo_state *rs, const schema_tree *s);
 
 /* Build the tree, the per-leaf objects and the two schema lists from the decoded elements. */
-static int schema_build(const FileMetaData *md, schema_info *s, schema_tree *t)
+static int schema_build(const rugo_state *rs, const FileMetaData *md, schema_info *s, schema_tree *t)
 {
     t->n = (int)md->schema.n;
     if (t->n == 0)
-        return schema_error("schema has no root element");
+        return schema_error(rs, "schema has no root element");
     t->nodes = PyMem_Calloc((size_t)t->n, sizeof(schema_node));
     if (!t->nodes) {
         PyErr_NoMemory();
         return 0;
     }
-    if (!link_tree(md, t))
+    if (!link_tree(rs, md, t))
         return 0;
     for (int i = 0; i < t->n; i++)
         if (!t->nodes[i].is_group)
@@ -482,7 +482,7 @@ static int schema_build(const FileMetaData *md, schema_info *s, schema_tree *t)
         if (!n->name)
             return 0;
         PyUnicode_InternInPlace(&n->name);
-        n->path = i ? make_path(t, n->parent, n->name) : Py_NewRef(R.empty_str);
+        n->path = i ? make_path(t, n->parent, n->name) : Py_NewRef(rs->empty_str);
         if (!n->path)
             return 0;
     }
@@ -506,17 +506,17 @@ static int schema_build(const FileMetaData *md, schema_info *s, schema_tree *t)
         if (!L->path_utf8)
             return 0;
         L->physical = n->el->type;
-        L->physical_str = R.physical[n->el->type];   /* link_tree checked the range */
+        L->physical_str = rs->physical[n->el->type];   /* link_tree checked the range */
         leaf_stats_kind(n->el, L);
-        L->tmpl = PyDict_Copy(R.tmpl_column);
-        if (!L->tmpl || PyDict_SetItem(L->tmpl, R.name, L->name) < 0 ||
-            PyDict_SetItem(L->tmpl, R.path_in_schema, L->path) < 0 ||
-            PyDict_SetItem(L->tmpl, R.physical_type, L->physical_str) < 0 ||
-            PyDict_SetItem(L->tmpl, R.logical_type, L->logical_str) < 0)
+        L->tmpl = PyDict_Copy(rs->tmpl_column);
+        if (!L->tmpl || PyDict_SetItem(L->tmpl, rs->name, L->name) < 0 ||
+            PyDict_SetItem(L->tmpl, rs->path_in_schema, L->path) < 0 ||
+            PyDict_SetItem(L->tmpl, rs->physical_type, L->physical_str) < 0 ||
+            PyDict_SetItem(L->tmpl, rs->logical_type, L->logical_str) < 0)
             return 0;
     }
-    s->columns = schema_columns_list(t);
-    s->elements = s->columns ? schema_elements_list(t) : NULL;
+    s->columns = schema_columns_list(rs, t);
+    s->elements = s->columns ? schema_elements_list(rs, t) : NULL;
     return s->elements != NULL;
 }
 
@@ -551,18 +551,10 @@ void schema_free(schema_info *s)
  * Files of one lake mostly share a schema. The few most recent schemas are kept, keyed by
  * their exact Thrift bytes; a hit copies the cached leaf objects and dict lists instead of
  * decoding names, building paths and type strings and filling dicts again. Results never
- * share a mutable object with the cache or with each other: dicts are copied. */
+ * share a mutable object with the cache or with each other: dicts are copied. The cache
+ * lives in the module state (rugo.h: schema_cache_entry) and is used with the GIL held. */
 
-#define SCHEMA_CACHE_SIZE 4
-
-typedef struct {
-    uint8_t *bytes;
-    size_t n;
-    schema_info info;
-} cache_entry;
-
-static cache_entry cache[SCHEMA_CACHE_SIZE];
-static int cache_next;
+typedef schema_cache_entry cache_entry;
 
 static PyObject *copy_dict_list(PyObject *src)
 {
@@ -601,9 +593,9 @@ static int schema_copy(const schema_info *src, schema_info *dst)
     return dst->elements != NULL;
 }
 
-static void cache_store(span raw, schema_info *built)
+static void cache_store(rugo_state *rs, span raw, schema_info *built)
 {
-    cache_entry *e = &cache[cache_next];
+    cache_entry *e = &rs->cache[rs->cache_next];
     uint8_t *bytes = PyMem_Malloc(raw.n ? raw.n : 1);
     if (!bytes)
         return;   /* no cache entry: not an error */
@@ -613,28 +605,58 @@ static void cache_store(span raw, schema_info *built)
     e->bytes = bytes;
     e->n = raw.n;
     e->info = *built;
-    cache_next = (cache_next + 1) % SCHEMA_CACHE_SIZE;
+    rs->cache_next = (rs->cache_next + 1) % SCHEMA_CACHE_SIZE;
 }
 
-static cache_entry *cache_find(span raw)
+static cache_entry *cache_find(rugo_state *rs, span raw)
 {
+    cache_entry *cache = rs->cache;
     for (int k = 0; raw.n && k < SCHEMA_CACHE_SIZE; k++)
         if (cache[k].bytes && cache[k].n == raw.n && memcmp(cache[k].bytes, raw.p, raw.n) == 0)
             return &cache[k];
     return NULL;
 }
 
-int schema_load(const FileMetaData *md, span raw, schema_info *s)
+void schema_cache_clear(rugo_state *rs)
+{
+    for (int k = 0; k < SCHEMA_CACHE_SIZE; k++) {
+        schema_free(&rs->cache[k].info);
+        PyMem_Free(rs->cache[k].bytes);
+        rs->cache[k].bytes = NULL;
+        rs->cache[k].n = 0;
+    }
+    rs->cache_next = 0;
+}
+
+/* the owned references schema_free drops, visited */
+int schema_cache_traverse(rugo_state *rs, visitproc visit, void *arg)
+{
+    for (int k = 0; k < SCHEMA_CACHE_SIZE; k++) {
+        const schema_info *s = &rs->cache[k].info;
+        for (int i = 0; s->leaves && i < s->nleaves; i++) {   /* physical_str: borrowed */
+            Py_VISIT(s->leaves[i].name);
+            Py_VISIT(s->leaves[i].path);
+            Py_VISIT(s->leaves[i].logical_str);
+            Py_VISIT(s->leaves[i].tmpl);
+        }
+        Py_VISIT(s->columns);
+        Py_VISIT(s->elements);
+        Py_VISIT(s->fingerprint);
+    }
+    return 0;
+}
+
+int schema_load(rugo_state *rs, const FileMetaData *md, span raw, schema_info *s)
 {
     memset(s, 0, sizeof *s);
-    const cache_entry *hit = cache_find(raw);
+    const cache_entry *hit = cache_find(rs, raw);
     if (hit) {
         if (!schema_copy(&hit->info, s))
             return 0;
     } else {
         schema_tree t = {0};
         schema_info built = {0};
-        int ok = schema_build(md, &built, &t);
+        int ok = schema_build(rs, md, &built, &t);
         tree_free(&t);
         if (!ok) {
             schema_free(&built);
@@ -645,7 +667,7 @@ int schema_load(const FileMetaData *md, span raw, schema_info *s)
             return 0;
         }
         if (raw.n)
-            cache_store(raw, &built);
+            cache_store(rs, raw, &built);
         else
             schema_free(&built);
     }
@@ -658,7 +680,7 @@ int schema_load(const FileMetaData *md, span raw, schema_info *s)
 
 /* ---------------------------------------------------------------- Python output */
 
-static PyObject *schema_columns_list(const schema_tree *s)
+static PyObject *schema_columns_list(const rugo_state *rs, const schema_tree *s)
 {
     const schema_node *root = &s->nodes[0];
     PyObject *out = PyList_New(0);
@@ -666,7 +688,7 @@ static PyObject *schema_columns_list(const schema_tree *s)
         return NULL;
     for (int k = 0, c = root->first_child; k < root->nchildren; k++, c = s->nodes[c].next) {
         const schema_node *n = &s->nodes[c];
-        PyObject *d = _PyDict_NewPresized(4);
+        PyObject *d = PyDict_New();
         if (!d || PyList_Append(out, d) < 0) {
             Py_XDECREF(d);
             Py_DECREF(out);
@@ -675,16 +697,16 @@ static PyObject *schema_columns_list(const schema_tree *s)
         Py_DECREF(d);
         PyObject *phys, *logical;
         if (!n->is_group)   /* a repeated leaf too: logical_type says array<...> */
-            phys = enum_name(R.physical, 8, n->el->type);
+            phys = enum_name(rs->physical, 8, n->el->type);
         else if (is_map_group(n))
-            phys = Py_NewRef(R.group_kind[2]);
+            phys = Py_NewRef(rs->group_kind[2]);
         else
-            phys = Py_NewRef(is_repeated(n) || is_list_group(n) ? R.group_kind[1] : R.group_kind[0]);
+            phys = Py_NewRef(is_repeated(n) || is_list_group(n) ? rs->group_kind[1] : rs->group_kind[0]);
         logical = Py_NewRef(n->type_str);
         int rep = ISSET(n->el, SE_REPETITION) ? n->el->repetition_type : REP_OPTIONAL;
-        if (PyDict_SetItem(d, R.name, n->name) < 0 || dict_put(d, R.physical_type, phys) < 0 ||
-            dict_put(d, R.logical_type, logical) < 0 ||
-            PyDict_SetItem(d, R.nullable, rep == REP_REQUIRED ? Py_False : Py_True) < 0) {
+        if (PyDict_SetItem(d, rs->name, n->name) < 0 || dict_put(d, rs->physical_type, phys) < 0 ||
+            dict_put(d, rs->logical_type, logical) < 0 ||
+            PyDict_SetItem(d, rs->nullable, rep == REP_REQUIRED ? Py_False : Py_True) < 0) {
             Py_DECREF(out);
             return NULL;
         }
@@ -692,7 +714,7 @@ static PyObject *schema_columns_list(const schema_tree *s)
     return out;
 }
 
-static PyObject *schema_elements_list(const schema_tree *s)
+static PyObject *schema_elements_list(const rugo_state *rs, const schema_tree *s)
 {
     PyObject *out = PyList_New(s->n);
     if (!out)
@@ -700,23 +722,23 @@ static PyObject *schema_elements_list(const schema_tree *s)
     for (int i = 0; i < s->n; i++) {
         const schema_node *n = &s->nodes[i];
         const SchemaElement *el = n->el;
-        PyObject *d = dict_from_template(R.tmpl_element);
+        PyObject *d = dict_from_template(rs->tmpl_element);
         if (!d)
             goto fail;
         PyList_SET_ITEM(out, i, d);
         int is_dec = lt_member(el) == LT_DECIMAL;
-        if (PyDict_SetItem(d, R.name, n->name) < 0 || PyDict_SetItem(d, R.path, n->path) < 0 ||
-            PyDict_SetItem(d, R.logical_type, n->type_str) < 0 ||
-            dict_put(d, R.physical_type, enum_or_none(R.physical, 8, ISSET(el, SE_TYPE), el->type)) < 0 ||
-            dict_put(d, R.converted_type, enum_or_none(R.converted, 22, ISSET(el, SE_CONVERTED), el->converted_type)) < 0 ||
-            dict_put(d, R.repetition_type, enum_or_none(R.repetition, 4, ISSET(el, SE_REPETITION), el->repetition_type)) < 0 ||
-            dict_put(d, R.num_children, int_or_none(ISSET(el, SE_NUM_CHILDREN), el->num_children)) < 0 ||
-            dict_put(d, R.type_length, int_or_none(ISSET(el, SE_TYPE_LENGTH), el->type_length)) < 0 ||
-            dict_put(d, R.precision, int_or_none(ISSET(el, SE_PRECISION) || is_dec, decimal_precision(el))) < 0 ||
-            dict_put(d, R.scale, int_or_none(ISSET(el, SE_SCALE) || is_dec, decimal_scale(el))) < 0 ||
-            dict_put(d, R.field_id, int_or_none(ISSET(el, SE_FIELD_ID), el->field_id)) < 0 ||
-            dict_put(d, R.max_definition_level, PyLong_FromLong(n->max_def)) < 0 ||
-            dict_put(d, R.max_repetition_level, PyLong_FromLong(n->max_rep)) < 0)
+        if (PyDict_SetItem(d, rs->name, n->name) < 0 || PyDict_SetItem(d, rs->path, n->path) < 0 ||
+            PyDict_SetItem(d, rs->logical_type, n->type_str) < 0 ||
+            dict_put(d, rs->physical_type, enum_or_none(rs->physical, 8, ISSET(el, SE_TYPE), el->type)) < 0 ||
+            dict_put(d, rs->converted_type, enum_or_none(rs->converted, 22, ISSET(el, SE_CONVERTED), el->converted_type)) < 0 ||
+            dict_put(d, rs->repetition_type, enum_or_none(rs->repetition, 4, ISSET(el, SE_REPETITION), el->repetition_type)) < 0 ||
+            dict_put(d, rs->num_children, int_or_none(ISSET(el, SE_NUM_CHILDREN), el->num_children)) < 0 ||
+            dict_put(d, rs->type_length, int_or_none(ISSET(el, SE_TYPE_LENGTH), el->type_length)) < 0 ||
+            dict_put(d, rs->precision, int_or_none(ISSET(el, SE_PRECISION) || is_dec, decimal_precision(el))) < 0 ||
+            dict_put(d, rs->scale, int_or_none(ISSET(el, SE_SCALE) || is_dec, decimal_scale(el))) < 0 ||
+            dict_put(d, rs->field_id, int_or_none(ISSET(el, SE_FIELD_ID), el->field_id)) < 0 ||
+            dict_put(d, rs->max_definition_level, PyLong_FromLong(n->max_def)) < 0 ||
+            dict_put(d, rs->max_repetition_level, PyLong_FromLong(n->max_rep)) < 0)
             goto fail;
     }
     return out;
@@ -726,8 +748,6 @@ fail:
 }
 
 /* ---------------------------------------------------------------- the fingerprint */
-
-static PyObject *blake2b, *digest_kw;   /* hashlib.blake2b and {"digest_size": 8}, made on first use */
 
 /* el[key], new reference; KeyError (never expected: elements come from a template) */
 static PyObject *element_value(PyObject *el, PyObject *key)
@@ -739,17 +759,17 @@ static PyObject *element_value(PyObject *el, PyObject *key)
 }
 
 /* the tuple scanner.worker.schema_fingerprint hashes, built from the same dicts */
-static PyObject *fingerprint_key(PyObject *elements)
+static PyObject *fingerprint_key(const rugo_state *rs, PyObject *elements)
 {
-    PyObject *const fields[] = {R.name, R.physical_type, R.logical_type, R.converted_type, R.repetition_type,
-                                R.num_children, R.type_length, R.precision, R.scale, R.field_id};
+    PyObject *const fields[] = {rs->name, rs->physical_type, rs->logical_type, rs->converted_type, rs->repetition_type,
+                                rs->num_children, rs->type_length, rs->precision, rs->scale, rs->field_id};
     const Py_ssize_t nfields = (Py_ssize_t)(sizeof fields / sizeof fields[0]);
     Py_ssize_t n = PyList_GET_SIZE(elements);
     PyObject *key = PyTuple_New(n);   /* n >= 1: a schema without a root is an error */
     for (Py_ssize_t i = 0; key && i < n; i++) {
         PyObject *el = PyList_GET_ITEM(elements, i), *item;
         if (i == 0) {
-            item = element_value(el, R.num_children);
+            item = element_value(el, rs->num_children);
         } else {
             item = PyTuple_New(nfields);
             for (Py_ssize_t k = 0; item && k < nfields; k++) {
@@ -768,23 +788,24 @@ static PyObject *fingerprint_key(PyObject *elements)
     return key;
 }
 
-static PyObject *fingerprint_of(PyObject *elements)
+/* hashlib.blake2b and {"digest_size": 8}, kept in the state on first use */
+static PyObject *fingerprint_of(rugo_state *rs, PyObject *elements)
 {
-    if (!blake2b) {
+    if (!rs->blake2b) {
         PyObject *hashlib = PyImport_ImportModule("hashlib");
-        blake2b = hashlib ? PyObject_GetAttrString(hashlib, "blake2b") : NULL;
+        rs->blake2b = hashlib ? PyObject_GetAttrString(hashlib, "blake2b") : NULL;
         Py_XDECREF(hashlib);
-        digest_kw = blake2b ? Py_BuildValue("{si}", "digest_size", 8) : NULL;
-        if (!digest_kw) {
-            Py_CLEAR(blake2b);
+        rs->digest_kw = rs->blake2b ? Py_BuildValue("{si}", "digest_size", 8) : NULL;
+        if (!rs->digest_kw) {
+            Py_CLEAR(rs->blake2b);
             return NULL;
         }
     }
-    PyObject *key = fingerprint_key(elements);
+    PyObject *key = fingerprint_key(rs, elements);
     PyObject *text = key ? PyObject_Repr(key) : NULL;
     PyObject *data = text ? PyUnicode_AsUTF8String(text) : NULL;
     PyObject *args = data ? PyTuple_Pack(1, data) : NULL;
-    PyObject *hash = args ? PyObject_Call(blake2b, args, digest_kw) : NULL;
+    PyObject *hash = args ? PyObject_Call(rs->blake2b, args, rs->digest_kw) : NULL;
     Py_XDECREF(args);
     PyObject *hex = hash ? PyObject_CallMethod(hash, "hexdigest", NULL) : NULL;
     Py_XDECREF(key);
@@ -794,13 +815,13 @@ static PyObject *fingerprint_of(PyObject *elements)
     return hex;
 }
 
-PyObject *schema_fingerprint(span raw, schema_info *s)
+PyObject *schema_fingerprint(rugo_state *rs, span raw, schema_info *s)
 {
     if (s->fingerprint)
         return s->fingerprint;
-    if (!(s->fingerprint = fingerprint_of(s->elements)))
+    if (!(s->fingerprint = fingerprint_of(rs, s->elements)))
         return NULL;
-    cache_entry *e = cache_find(raw);   /* the next file with this schema finds it there */
+    cache_entry *e = cache_find(rs, raw);   /* the next file with this schema finds it there */
     if (e && !e->info.fingerprint)
         e->info.fingerprint = Py_NewRef(s->fingerprint);
     return s->fingerprint;

@@ -5,6 +5,7 @@
  * not list are skipped by the walker: that is how forward compatibility works, and how
  * rugo avoids decoding what it never reports (encoding_stats, histograms, crypto metadata).
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -324,7 +325,7 @@ static struct_spec *const ALL_SPECS[] = {
     &SPEC_ColumnOrder, &SPEC_AesGcm, &SPEC_EncryptionAlgorithm, &SPEC_FileMetaData,
 };
 
-void tables_init(void)
+static void build_indexes(void)
 {
     for (size_t k = 0; k < sizeof ALL_SPECS / sizeof ALL_SPECS[0]; k++) {
         struct_spec *s = ALL_SPECS[k];
@@ -337,4 +338,12 @@ void tables_init(void)
                 s->by_id[s->fields[i].id] = (int8_t)i;
         }
     }
+}
+
+/* The indexes are process-wide C data derived from the constant tables: built once, by
+ * the first module exec of the process (any interpreter), read-only afterwards. */
+void tables_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    (void)pthread_once(&once, build_indexes);
 }
