@@ -553,10 +553,26 @@ def _fetcher(jobs: Sequence[Job], storage_options: Optional[Mapping[str, Any]],
         fetcher.close()
 
 
+class _NoBar:
+    """What the scan calls on a progress bar, doing nothing (no tqdm object at all: its
+    ``__del__`` is one more place for a late Ctrl-C to land)."""
+
+    total: Optional[int] = None
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+
 @contextmanager
-def _progress_bar(total: int, progress: Optional[bool]) -> Iterator[Any]:
-    bar = tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True,
-               disable=None if progress is None else not progress)
+def _progress_bar(total: Optional[int], progress: Optional[bool]) -> Iterator[Any]:
+    """A tqdm bar on stderr (``progress=None``: only when stderr is a terminal), or none."""
+    if not (progress if progress is not None else sys.stderr.isatty()):
+        yield _NoBar()
+        return
+    bar = tqdm(total=total, unit="file", file=sys.stderr, dynamic_ncols=True)
     try:
         yield bar
     finally:
