@@ -14,15 +14,23 @@ def _quiet_exit(signum: int, frame: Any) -> None:
     sys.exit(128 + signum)
 
 
+def _exit_now(signum: int, frame: Any) -> None:
+    # Start-up: nothing is running or allocated yet, so there is nothing to clean up, and an
+    # exception raised inside an import can surface as another error (RuntimeError from
+    # __set_name__) with a traceback: leave at once.
+    os._exit(128 + signum)
+
+
 #: Run as ``python -m scanner`` (not :func:`main` called from Python): the process ends with it.
 _AS_COMMAND = __name__ == "__main__"
 if _AS_COMMAND:  # Ctrl-C or SIGTERM while still importing: exit quietly, no traceback
-    signal.signal(signal.SIGINT, _quiet_exit)
-    signal.signal(signal.SIGTERM, _quiet_exit)
+    signal.signal(signal.SIGINT, _exit_now)
+    signal.signal(signal.SIGTERM, _exit_now)
 
 from multiprocessing import resource_tracker  # noqa: E402
 
 import scanner  # noqa: E402
+import scanner.scan  # noqa: E402,F401  (imported now, under the start-up handlers)
 from scanner.catalogue.index import is_index  # noqa: E402
 from scanner.errors import ScanError  # noqa: E402
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY  # noqa: E402
@@ -259,7 +267,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     args = parser.parse_args(argv)
     # From here Ctrl-C is KeyboardInterrupt and SIGTERM SystemExit: both unwind, so workers
     # are stopped and blocks unlinked on the way out.
-    if signal.getsignal(signal.SIGINT) is _quiet_exit:
+    if signal.getsignal(signal.SIGINT) is _exit_now:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _quiet_exit)
     try:

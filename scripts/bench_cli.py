@@ -21,10 +21,12 @@ How:
 
 * Lakes are built once under ``--cache`` (kept while their file count matches): 16
   distinct Parquet files written with pyarrow (5 columns: int64, double, string,
-  timestamp[us], int32; 100 rows; 1 row group), then N *hard links* to them, 1,000 per
-  directory (``part-000123/file-000123456.parquet``). Hard links cost no inode and no
-  data: a 1M-file lake is a million directory entries over 16 inodes, so the page cache
-  holds every byte read and the benchmark measures the CLI, not the disk.
+  timestamp[us], int32; 100 rows; 1 row group; 16 more per 960,000 files, as ext4 allows
+  65,000 links per file) in the lake's ``_sources/`` (skipped by every walker), then N
+  *hard links* to them, 1,000 per directory (``part-000123/file-000123456.parquet``).
+  Hard links cost no inode and no data: a 1M-file lake is a million directory entries
+  over 32 inodes, so the page cache holds every byte read and the benchmark measures the
+  CLI, not the disk.
 * Every contender is a separate whole process (``sys.executable``), started in its own
   session (``start_new_session=True``: its pid is the process group id); the wall time is
   from spawn to exit. The contenders run alternately (order rotated each round),
@@ -67,6 +69,7 @@ import argparse
 import cProfile
 import gc
 import json
+import math
 import os
 import pstats
 import shutil
@@ -88,6 +91,8 @@ sys.path.insert(0, str(REPO))
 
 #: Distinct source files the lake's hard links point to.
 SOURCES = 16
+#: Hard links per source file (ext4 allows 65,000).
+MAX_LINKS = 60_000
 #: Files per directory of a lake.
 PER_DIRECTORY = 1000
 #: Seconds between two RSS samples.
@@ -183,22 +188,23 @@ def source_table(seed: int, rows: int = 100) -> pa.Table:
     })
 
 
-def ensure_sources(cache: Path) -> List[Path]:
-    """The :data:`SOURCES` distinct Parquet files the lakes link to, written unless cached.
+def ensure_sources(directory: Path, count: int) -> List[Path]:
+    """``count`` distinct small Parquet files in ``directory``, written unless present.
 
     Parameters
     ----------
-    cache : Path
-        The cache directory.
+    directory : Path
+        Where they are written.
+    count : int
+        How many (seeds ``0 .. count - 1``).
 
     Returns
     -------
     list of Path
     """
-    directory = cache / "sources"
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for i in range(SOURCES):
+    for i in range(count):
         path = directory / f"src-{i:02d}.parquet"
         if not path.exists():
             pq.write_table(source_table(seed=i), path.with_suffix(".tmp"), row_group_size=100)
@@ -232,7 +238,10 @@ def ensure_lake(cache: Path, files: int) -> Path:
             pass
     if root.exists():
         shutil.rmtree(root)
-    sources = [os.fspath(p) for p in ensure_sources(cache)]
+    # a file may have at most 65,000 links on ext4: enough sources for ``files`` links, kept
+    # in the lake itself (``_sources/``: skipped by every walker, as names starting with '_')
+    count = SOURCES * math.ceil(files / (SOURCES * MAX_LINKS))
+    sources = [os.fspath(p) for p in ensure_sources(root / "_sources", count)]
     print(f"building lake of {files:,} hard links in {root} ...", file=sys.stderr, flush=True)
     start = time.perf_counter()
     for i in range(files):
@@ -240,11 +249,85 @@ def ensure_lake(cache: Path, files: int) -> Path:
             directory = root / f"part-{i // PER_DIRECTORY:06d}"
             directory.mkdir(parents=True)
             prefix = os.fspath(directory)
-        os.link(sources[i % SOURCES], f"{prefix}/file-{i:09d}.parquet")
+        os.link(sources[i % count], f"{prefix}/file-{i:09d}.parquet")
         if (i + 1) % 100_000 == 0:
             print(f"  {i + 1:,} links ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
-    marker.write_text(json.dumps({"files": files, "sources": SOURCES, "per_directory": PER_DIRECTORY}))
+    marker.write_text(json.dumps({"files": files, "sources": count, "per_directory": PER_DIRECTORY}))
     return root
+
+
+# -- the code under test
+
+#: Directory whose ``rugo/`` and ``scanner/`` packages are benchmarked (cwd of the contenders).
+CODE = REPO
+
+
+def take_snapshot(target: Path, source: str = "tree") -> Path:
+    """Copy the ``rugo/`` and ``scanner/`` packages to ``target``.
+
+    Parameters
+    ----------
+    target : Path
+        Directory of the copy (replaced).
+    source : {"tree", "head"}
+        The working tree as it is, or the files of the ``HEAD`` commit (``git archive``;
+        the built extension modules ``rugo/*.so`` are copied from the working tree).
+
+    Returns
+    -------
+    Path
+        ``target``, once ``import scanner.__main__``-level imports succeed from it.
+
+    Raises
+    ------
+    RuntimeError
+        The copy does not import (the tree was caught in the middle of an edit).
+    """
+    if target.exists():
+        shutil.rmtree(target)
+    if source == "head":
+        target.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", "HEAD", "rugo", "scanner"], cwd=REPO, capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", os.fspath(target)], input=archive, check=True)
+        for built in (REPO / "rugo").glob("*.so"):
+            shutil.copy2(built, target / "rugo" / built.name)
+    else:
+        for package in ("rugo", "scanner"):
+            shutil.copytree(REPO / package, target / package, ignore=shutil.ignore_patterns("__pycache__"))
+    check = subprocess.run([sys.executable, "-c", "import scanner.scan, scanner.catalogue, rugo._footer, sys; "
+                            "assert scanner.__file__.startswith(sys.argv[1]), scanner.__file__", os.fspath(target)],
+                           cwd=target, capture_output=True, text=True)
+    if check.returncode:
+        raise RuntimeError(f"the snapshot in {target} does not import:\n{check.stderr[-2000:]}")
+    return target
+
+
+def describe_code(code: Path, source: Optional[str]) -> str:
+    """Which code runs: the commit, uncommitted files, and where.
+
+    Parameters
+    ----------
+    code : Path
+        :data:`CODE`.
+    source : {"tree", "head"} or None
+        What the snapshot holds (``None``: no snapshot).
+
+    Returns
+    -------
+    str
+    """
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    changed = git("status", "--short", "--untracked-files=no", "--", "rugo", "scanner").splitlines()
+    head = git("rev-parse", "--short", "HEAD")
+    if source == "head":
+        note = f" (working tree also has uncommitted {', '.join(c.split()[-1] for c in changed)}: not measured)" \
+            if changed else ""
+        return f"{head}, committed files copied to {code}{note}"
+    edits = f" + uncommitted {', '.join(c.split()[-1] for c in changed)}" if changed else ""
+    where = f"working tree copied to {code}" if source else f"working tree {code}"
+    return f"{head}{edits} ({where})"
 
 
 # -- running one whole process
@@ -371,7 +454,8 @@ def run_process(argv: Sequence[str]) -> Run:
     sampler.start()
     start = time.perf_counter()
     proc = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, cwd=REPO)
+                            start_new_session=True, cwd=CODE,
+                            env={**os.environ, "PYTHONPATH": os.fspath(CODE)})
     proc_box.append(proc)
     OUR_PIDS.add(proc.pid)
     started.set()
@@ -760,6 +844,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="sizes at which the pyarrow loop runs (default: the smallest size)")
     parser.add_argument("--profile", action="store_true",
                         help="profile one in-process scan at the smallest size and estimate parse time")
+    parser.add_argument("--snapshot", choices=("tree", "head"),
+                        help="run a copy of rugo/ and scanner/ taken at start under --cache, so that edits "
+                             "made while the benchmark runs do not reach it: 'tree' copies the working tree, "
+                             "'head' the committed files (git archive HEAD) plus the built extension")
     parser.add_argument("--delete-largest", action="store_true",
                         help="delete the largest lake when done (it holds that many directory entries)")
     args = parser.parse_args(argv)
@@ -767,6 +855,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     pyarrow_sizes = {int(s) for s in args.pyarrow_sizes.split(",")} if args.pyarrow_sizes else {sizes[0]}
     out = args.cache / "out"
     out.mkdir(parents=True, exist_ok=True)
+    global CODE
+    if args.snapshot:
+        CODE = take_snapshot(args.cache / "code", args.snapshot)
+        sys.path.insert(0, os.fspath(CODE))
+    print(f"code: {describe_code(CODE, args.snapshot)}")
     import pandas
     import rugo
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, gc on, warm page cache, "

@@ -11,22 +11,26 @@ The index is one Parquet file (:mod:`scanner.catalogue.index`): one row per file
 ``files`` columns) with the file's ``columns`` and, at ``row_groups`` detail,
 ``row_groups`` as ``list<struct>`` columns; bounds as text, kind and typed copies
 (:mod:`scanner.catalogue.bounds`).
+
+The tables are kept as Arrow (:class:`~scanner.catalogue.frames.Part`); pandas is imported
+only when a DataFrame is asked for, so writing an index and printing the summary (the
+command line) never pay for it.
 """
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from scanner.catalogue.bounds import decode_bound, encode_bound
-from scanner.catalogue.frames import (arrow_to_frame, assemble, files_fields, frame_to_arrow, nest,
-                                      partition_columns, unnest)
+from scanner.catalogue.frames import (Part, files_fields, from_frame, from_index, index_arrays, nest,
+                                      partition_columns, to_frame, unnest)
 from scanner.catalogue.index import INDEX_FORMAT, INDEX_METADATA_KEY, is_index, write_atomically
 from scanner.engine.results import Results, Tables
 from scanner.entries import SKIP_INDEX, FileEntry
@@ -36,11 +40,18 @@ from scanner.fields import COLUMNS, FILES, ROW_GROUPS, Field
 __all__ = ["Catalogue", "Field", "FILES", "COLUMNS", "ROW_GROUPS", "INDEX_METADATA_KEY", "encode_bound",
            "decode_bound", "is_index"]
 
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 
 class Catalogue:
     """The result of a scan: ``files``, ``columns`` and ``row_groups`` DataFrames.
+
+    The DataFrames are made on first access, from Arrow. Changing one in place does not
+    change the catalogue (its summary and index come from the Arrow tables); assigning a
+    new DataFrame (``cat.columns = frame``) does.
 
     Parameters
     ----------
@@ -51,14 +62,22 @@ class Catalogue:
         Which tables were filled; the others have no rows.
     partition_columns : sequence of str
         Names of the ``files`` columns that hold hive partition values.
+    skipped : dict, optional
+        Reason -> number of files not scanned.
+    retried : int
+        Files parsed again because a worker died while parsing them.
     """
 
-    def __init__(self, files: pd.DataFrame, columns: pd.DataFrame, row_groups: pd.DataFrame,
+    def __init__(self, files: "pd.DataFrame", columns: "pd.DataFrame", row_groups: "pd.DataFrame",
                  detail: str = "columns", partition_columns: Sequence[str] = (),
                  skipped: Optional[Dict[str, int]] = None, retried: int = 0) -> None:
-        self.files = files
-        self.columns = columns
-        self.row_groups = row_groups
+        self._init(None, None, None, detail, partition_columns, skipped, retried)  # type: ignore[arg-type]
+        self._frames = {"files": files, "columns": columns, "row_groups": row_groups}
+
+    def _init(self, files: Optional[Part], columns: Optional[Part], row_groups: Optional[Part], detail: str,
+              partition_columns: Sequence[str], skipped: Optional[Dict[str, int]], retried: int) -> None:
+        self._parts = {"files": files, "columns": columns, "row_groups": row_groups}
+        self._frames: Dict[str, "pd.DataFrame"] = {}
         self.detail = detail
         self.partition_columns = list(partition_columns)
         #: reason -> files not scanned (hidden names, sidecars, globs, the index itself)
@@ -66,20 +85,75 @@ class Catalogue:
         #: files parsed again because a worker died while parsing them
         self.retried = retried
 
+    @classmethod
+    def _of_parts(cls, files: Part, columns: Part, row_groups: Part, detail: str,
+                  partition_columns: Sequence[str], skipped: Optional[Dict[str, int]] = None,
+                  retried: int = 0) -> "Catalogue":
+        catalogue = cls.__new__(cls)
+        catalogue._init(files, columns, row_groups, detail, partition_columns, skipped, retried)
+        return catalogue
+
+    def _frame(self, name: str) -> "pd.DataFrame":
+        frame = self._frames.get(name)
+        if frame is None:
+            frame = self._frames[name] = to_frame(self._parts[name], self._fields(name))
+        return frame
+
+    def _fields(self, name: str) -> Sequence[Field]:
+        return {"files": files_fields(self.partition_columns), "columns": COLUMNS, "row_groups": ROW_GROUPS}[name]
+
+    def _replace(self, name: str, frame: "pd.DataFrame") -> None:
+        self._frames[name] = frame
+
+    def _part(self, name: str) -> Part:
+        """A table as Arrow: from its DataFrame once one was handed out (it may have been
+        changed in place), else as the scan made it."""
+        frame = self._frames.get(name)
+        return self._parts[name] if frame is None else from_frame(frame, self._fields(name))
+
+    @property
+    def files(self) -> "pd.DataFrame":
+        """One row per discovered file, ok or not (:data:`FILES`, then partition columns)."""
+        return self._frame("files")
+
+    @files.setter
+    def files(self, frame: "pd.DataFrame") -> None:
+        self._replace("files", frame)
+
+    @property
+    def columns(self) -> "pd.DataFrame":
+        """One row per file and leaf column, aggregated over row groups (:data:`COLUMNS`)."""
+        return self._frame("columns")
+
+    @columns.setter
+    def columns(self, frame: "pd.DataFrame") -> None:
+        self._replace("columns", frame)
+
+    @property
+    def row_groups(self) -> "pd.DataFrame":
+        """One row per column chunk, at ``row_groups`` detail (:data:`ROW_GROUPS`)."""
+        return self._frame("row_groups")
+
+    @row_groups.setter
+    def row_groups(self, frame: "pd.DataFrame") -> None:
+        self._replace("row_groups", frame)
+
     def __repr__(self) -> str:
-        return (f"<Catalogue {len(self.files)} files, {len(self.columns)} columns, "
-                f"{len(self.row_groups)} row groups, detail={self.detail!r}>")
+        sizes = {name: len(self._frames[name]) if name in self._frames else len(self._parts[name])
+                 for name in ("files", "columns", "row_groups")}
+        return (f"<Catalogue {sizes['files']} files, {sizes['columns']} columns, {sizes['row_groups']} row groups, "
+                f"detail={self.detail!r}>")
 
     @classmethod
     def from_results(cls, entries: Sequence[FileEntry], results: Results, detail: str = "columns",
                      skipped: Optional[Dict[str, int]] = None) -> "Catalogue":
-        """Build the DataFrames from the discovered entries and an engine's :class:`Results`."""
+        """The catalogue of the discovered entries and an engine's :class:`Results`."""
         return cls.from_tables(results.completed(entries), results.tables(), detail, skipped, results.retried)
 
     @classmethod
     def from_tables(cls, entries: Sequence[FileEntry], tables: Tables, detail: str = "columns",
                     skipped: Optional[Dict[str, int]] = None, retried: int = 0) -> "Catalogue":
-        """Build the DataFrames from the discovered entries and an engine's tables."""
+        """The catalogue of the discovered entries and an engine's Arrow tables."""
         paths = pa.array([e.path for e in entries], pa.string())
         plain = tables.files.drop_columns(["file_id"])
         error_type = plain.column("error_type")
@@ -93,24 +167,21 @@ class Catalogue:
         partitions = partition_columns(entries)
         for name, values in {**listed, **{k: pa.array(v, pa.string()) for k, v in partitions.items()}}.items():
             plain = plain.append_column(name, values)
-        files = assemble(plain, tables.objects["files"], files_fields(partitions))
-        nested = [_rows(table, tables.objects[name], paths, fields)
-                  for name, table, fields in (("columns", tables.columns, COLUMNS),
-                                              ("row_groups", tables.row_groups, ROW_GROUPS))]
-        return cls(files, nested[0], nested[1], detail, list(partitions), skipped, retried)
+        nested = [Part(table.drop_columns(["file_id"]).append_column("file_name", paths.take(table.column("file_id"))),
+                       tables.objects[name])
+                  for name, table in (("columns", tables.columns), ("row_groups", tables.row_groups))]
+        return cls._of_parts(Part(plain, tables.objects["files"]), nested[0], nested[1], detail, list(partitions),
+                             skipped, retried)
 
     def to_arrow(self) -> pa.Table:
         """The index as an Arrow table: one row per file, ``columns`` / ``row_groups`` nested."""
-        arrays = frame_to_arrow(self.files, files_fields(self.partition_columns))
-        nested = [("columns", self.columns, COLUMNS)]
-        if self.detail == "row_groups":
-            nested.append(("row_groups", self.row_groups, ROW_GROUPS))
-        for name, frame, fields in nested:
-            arrays[name] = nest(frame, fields, self.files["file_name"])
+        arrays = index_arrays(self._part("files"), files_fields(self.partition_columns))
+        nested = [("columns", COLUMNS)] + ([("row_groups", ROW_GROUPS)] if self.detail == "row_groups" else [])
+        for name, fields in nested:
+            arrays[name] = nest(self._part(name), fields, arrays["file_name"])
         meta = {"format": INDEX_FORMAT, "detail": self.detail,
                 "partition_columns": self.partition_columns, "skipped": self.skipped}
-        table = pa.table(arrays)
-        return table.replace_schema_metadata({INDEX_METADATA_KEY: json.dumps(meta)})
+        return pa.table(arrays).replace_schema_metadata({INDEX_METADATA_KEY: json.dumps(meta)})
 
     def write(self, path: PathLike) -> None:
         """Write the Parquet index to ``path`` atomically (temporary file, fsync, rename).
@@ -133,60 +204,63 @@ class Catalogue:
         if raw is None:
             raise ScanError(f"{os.fspath(path)}: not a scanner index (no {INDEX_METADATA_KEY} metadata)")
         meta = json.loads(raw)
-        parts = meta["partition_columns"]
+        partitions = meta["partition_columns"]
         if "etag" not in table.column_names:  # written before remote sources had ETags
             table = table.append_column("etag", pa.nulls(len(table), pa.string()))
-        files = arrow_to_frame(table, files_fields(parts))
-        nested = {name: unnest(table, name, fields) for name, fields in
-                  (("columns", COLUMNS), ("row_groups", ROW_GROUPS))}
-        return cls(files, nested["columns"], nested["row_groups"], meta["detail"], parts,
-                   meta.get("skipped"))
+        return cls._of_parts(from_index(table, files_fields(partitions)), unnest(table, "columns", COLUMNS),
+                             unnest(table, "row_groups", ROW_GROUPS), meta["detail"], partitions,
+                             meta.get("skipped"))
 
     def _without_indexes(self) -> "Catalogue":
         """Drop the files that are scanner indexes (counted as skipped): never data."""
-        is_index = [isinstance(keys, list) and INDEX_METADATA_KEY in keys for keys in self.files["key_value_keys"]]
+        files = self._part("files")
+        is_index = [isinstance(keys, list) and INDEX_METADATA_KEY in keys for keys in files.objects["key_value_keys"]]
         if not any(is_index):
             return self
-        names = set(self.files["file_name"][is_index])
-        self.files = self.files[~np.array(is_index)].reset_index(drop=True)
-        self.columns = self.columns[~self.columns["file_name"].isin(names)].reset_index(drop=True)
-        self.row_groups = self.row_groups[~self.row_groups["file_name"].isin(names)].reset_index(drop=True)
+        names = pa.array([n for n, drop in zip(files.column("file_name"), is_index) if drop], pa.string())
+        for name in list(self._parts):
+            part = self._part(name)
+            dropped = pc.is_in(part.plain.column("file_name"), value_set=names).to_numpy(zero_copy_only=False)
+            self._parts[name] = part.take(np.flatnonzero(~dropped))
+        self._frames.clear()
         self.skipped[SKIP_INDEX] = self.skipped.get(SKIP_INDEX, 0) + len(names)
         return self
 
     def summary(self, top: int = 5) -> Dict[str, Any]:
         """Totals, schemas, largest footers and errors, as plain Python values."""
-        files = self.files
-        ok = files[files["status"] == "ok"]
-        errors = files[files["status"] == "error"]
-        schemas = (ok.groupby("schema_fingerprint", sort=False)
-                   .agg(files=("file_name", "size"), columns=("num_columns", "first"),
-                        example=("file_name", "first"))
-                   .sort_values("files", ascending=False, kind="stable"))
-        largest = ok.nlargest(top, "footer_size")[["file_name", "footer_size"]]
+        files = self._part("files").plain
+        is_ok = pc.equal(files.column("status"), "ok")
+        ok, errors = files.filter(is_ok), files.filter(pc.invert(is_ok))
+        fingerprints = ok.column("schema_fingerprint").to_pylist()
+        counts = Counter(fingerprints)  # first-seen order
+        first = {}
+        for position, fingerprint in enumerate(fingerprints):
+            first.setdefault(fingerprint, position)
+        ranked = sorted(counts, key=lambda fp: -counts[fp])  # stable: ties in first-seen order
+        names, columns = ok.column("file_name"), ok.column("num_columns")
+        footers = ok.column("footer_size").to_numpy(zero_copy_only=False)
+        largest = np.argsort(-footers, kind="stable")[:top].tolist() if len(footers) else []
+        error_rows = errors.slice(0, top).select(["file_name", "error_type", "error"]).to_pylist()
         return {
-            "files": len(files), "ok": len(ok), "failed": len(errors),
-            "rows": int(ok["num_rows"].sum()), "row_groups": int(ok["num_row_groups"].sum()),
-            "file_bytes": int(files["file_size_bytes"].sum()),
-            "compressed_bytes": int(ok["total_compressed_size"].sum()),
-            "uncompressed_bytes": int(ok["total_uncompressed_size"].sum()),
-            "footer_bytes": int(ok["footer_size"].sum()),
-            "distinct_schemas": len(schemas),
-            "schemas": [{"fingerprint": fp, "files": int(r.files), "columns": int(r.columns),
-                         "example": r.example} for fp, r in schemas.head(top).iterrows()],
-            "largest_footers": [{"file_name": r.file_name, "footer_size": int(r.footer_size)}
-                                for r in largest.itertuples()],
-            "errors_by_type": {str(k): int(v) for k, v in errors["error_type"].value_counts().items()},
-            "errors": [{"file_name": r.file_name, "error_type": r.error_type, "error": r.error}
-                       for r in errors.head(top).itertuples()],
-            "more_errors": max(0, len(errors) - top),
+            "files": files.num_rows, "ok": ok.num_rows, "failed": errors.num_rows,
+            "rows": _total(ok, "num_rows"), "row_groups": _total(ok, "num_row_groups"),
+            "file_bytes": _total(files, "file_size_bytes"),
+            "compressed_bytes": _total(ok, "total_compressed_size"),
+            "uncompressed_bytes": _total(ok, "total_uncompressed_size"),
+            "footer_bytes": _total(ok, "footer_size"),
+            "distinct_schemas": len(counts),
+            "schemas": [{"fingerprint": fp, "files": counts[fp], "columns": columns[first[fp]].as_py(),
+                         "example": names[first[fp]].as_py()} for fp in ranked[:top]],
+            "largest_footers": [{"file_name": names[i].as_py(), "footer_size": int(footers[i])} for i in largest],
+            "errors_by_type": dict(Counter(errors.column("error_type").to_pylist()).most_common()),
+            "errors": error_rows,
+            "more_errors": max(0, errors.num_rows - top),
             "skipped": dict(sorted(self.skipped.items(), key=lambda item: (-item[1], item[0]))),
             "retried": self.retried,
             "partition_columns": self.partition_columns,
         }
 
 
-def _rows(table: pa.Table, objects: Dict[str, List[Any]], paths: pa.Array, fields: Sequence[Field]) -> pd.DataFrame:
-    """A ``columns`` / ``row_groups`` frame: the engine's rows with ``file_name`` for ``file_id``."""
-    plain = table.drop_columns(["file_id"]).append_column("file_name", paths.take(table.column("file_id")))
-    return assemble(plain, objects, fields)
+def _total(table: pa.Table, name: str) -> int:
+    """Sum of a column, nulls skipped (0 for none)."""
+    return int(pc.sum(table.column(name)).as_py() or 0)

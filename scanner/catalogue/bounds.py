@@ -12,7 +12,6 @@ import uuid
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import pandas as pd
 import pyarrow as pa
 
 __all__ = ["encode_bound", "decode_bound", "encode_bounds", "decode_bounds"]
@@ -60,18 +59,17 @@ def decode_bound(text: Optional[str], kind: Optional[str]) -> Any:
     return None if text is None or kind is None else _DECODERS[kind](text)
 
 
-def encode_bounds(frame: pd.DataFrame) -> Dict[str, pa.Array]:
-    """Index fields for a frame's ``stats_min`` / ``stats_max``: text, kind, typed copies."""
-    lows = [encode_bound(v) for v in frame["stats_min"]]
-    highs = [encode_bound(v) for v in frame["stats_max"]]
+def encode_bounds(minimums: List[Any], maximums: List[Any]) -> Dict[str, pa.Array]:
+    """Index fields for the ``stats_min`` / ``stats_max`` values: text, kind, typed copies."""
+    lows = [encode_bound(v) for v in minimums]
+    highs = [encode_bound(v) for v in maximums]
     kinds = []
     for (_, low), (_, high) in zip(lows, highs):
         if low and high and low != high:
             raise ValueError(f"a row's stats_min is a {low} but its stats_max a {high}")
         kinds.append(low or high)
     out: Dict[str, pa.Array] = {"stats_kind": pa.array(kinds, pa.string())}
-    for name, encoded in (("stats_min", lows), ("stats_max", highs)):
-        values = frame[name]
+    for name, encoded, values in (("stats_min", lows, minimums), ("stats_max", highs, maximums)):
         out[name] = pa.array([text for text, _ in encoded], pa.string())
         out[f"{name}_int"] = pa.array(
             [v if k == "int" and _INT64[0] <= v <= _INT64[1] else None

@@ -1,14 +1,16 @@
-"""DataFrames with fixed dtypes from Arrow tables and lists, and the index's nested layout.
+"""A catalogue table as Arrow (a :class:`Part`), as a DataFrame, and nested in the index.
 
-``int`` fields are pandas ``Int64``, ``str`` ``string``, ``bool`` ``boolean`` (all
-nullable); ``value`` (a statistics bound) and ``strs`` (a list of str) are ``object``.
+A :class:`Part` is what the catalogue keeps: an Arrow table of the typed fields and a
+Python list per object field (``value``: a statistics bound, ``strs``: a list of str).
+DataFrames are made from it only when asked for (:func:`to_frame`, importing pandas then):
+``int`` fields become pandas ``Int64``, ``str`` ``string``, ``bool`` ``boolean`` (all
+nullable), the object fields ``object``. Writing the index needs no pandas at all.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -16,49 +18,83 @@ from scanner.catalogue.bounds import decode_bounds, encode_bounds
 from scanner.entries import FileEntry
 from scanner.fields import FILES, Field
 
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
 ARROW_TYPES = {"int": pa.int64(), "str": pa.string(), "bool": pa.bool_(),
                "strs": pa.list_(pa.string()), "value": pa.string()}
-PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.string(): pd.StringDtype(),
-                pa.large_string(): pd.StringDtype(), pa.bool_(): pd.BooleanDtype()}
 OBJECT_KINDS = ("strs", "value")
 
 
-def frame(data: Dict[str, Sequence[Any]], fields: Sequence[Field]) -> pd.DataFrame:
-    """A DataFrame with the fixed dtypes of ``fields`` from a list per field."""
-    plain = pa.table({f.name: pa.array(data[f.name], ARROW_TYPES[f.kind])
-                      for f in fields if f.kind not in OBJECT_KINDS})
-    return assemble(plain, {f.name: data[f.name] for f in fields if f.kind in OBJECT_KINDS}, fields)
+class Part(NamedTuple):
+    """One catalogue table: typed fields as Arrow, object fields as lists, row for row."""
+
+    plain: pa.Table
+    objects: Dict[str, List[Any]]
+
+    def __len__(self) -> int:
+        return self.plain.num_rows
+
+    def column(self, name: str) -> List[Any]:
+        """A field's values as Python objects."""
+        values = self.objects.get(name)
+        return values if values is not None else self.plain.column(name).to_pylist()
+
+    def take(self, rows: Any) -> "Part":
+        """The rows at ``rows`` (indexes), in that order."""
+        positions = np.asarray(rows, dtype=np.int64)
+        pick = positions.tolist()
+        return Part(self.plain.take(pa.array(positions)),
+                    {name: [values[i] for i in pick] for name, values in self.objects.items()})
 
 
-def assemble(plain: pa.Table, objects: Dict[str, Sequence[Any]], fields: Sequence[Field]) -> pd.DataFrame:
-    """Typed columns from Arrow (nullable pandas dtypes) and object columns, in field order."""
-    frame = plain.to_pandas(types_mapper=PANDAS_TYPES.get)
-    for name, values in objects.items():
+def empty_part(fields: Sequence[Field]) -> Part:
+    """A part with no rows."""
+    return Part(pa.table({f.name: pa.array([], ARROW_TYPES[f.kind]) for f in fields if f.kind not in OBJECT_KINDS}),
+                {f.name: [] for f in fields if f.kind in OBJECT_KINDS})
+
+
+def to_frame(part: Part, fields: Sequence[Field]) -> "pd.DataFrame":
+    """The DataFrame of a part, columns in field order, with the fixed dtypes."""
+    import pandas as pd
+
+    mapping = {pa.int64(): pd.Int64Dtype(), pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype(),
+               pa.bool_(): pd.BooleanDtype()}
+    frame = part.plain.to_pandas(types_mapper=mapping.get)
+    for name, values in part.objects.items():
         # fromiter takes each value as it is: lists stay lists instead of becoming a dimension
         frame[name] = pd.Series(np.fromiter(values, dtype=object, count=len(values)), dtype=object)
     return frame[[f.name for f in fields]]
 
 
-def frame_to_arrow(frame: pd.DataFrame, fields: Sequence[Field]) -> Dict[str, pa.Array]:
-    """Index columns of a frame: typed arrays, bounds expanded (see :func:`_encode_bounds`)."""
+def from_frame(frame: "pd.DataFrame", fields: Sequence[Field]) -> Part:
+    """The part of a DataFrame with the columns of ``fields``."""
+    plain = {f.name: pa.array(frame[f.name].to_numpy(dtype=object, na_value=None), ARROW_TYPES[f.kind])
+             for f in fields if f.kind not in OBJECT_KINDS}
+    return Part(pa.table(plain) if plain else pa.table({}),
+                {f.name: list(frame[f.name]) for f in fields if f.kind in OBJECT_KINDS})
+
+
+def index_arrays(part: Part, fields: Sequence[Field]) -> Dict[str, pa.Array]:
+    """The index's columns of a part: typed arrays, bounds expanded (see :func:`encode_bounds`)."""
     out: Dict[str, pa.Array] = {}
     for f in fields:
         if f.kind == "value":
             if f.name == "stats_min":
-                out.update(encode_bounds(frame))
+                out.update(encode_bounds(part.objects["stats_min"], part.objects["stats_max"]))
+        elif f.kind == "strs":
+            out[f.name] = pa.array(part.objects[f.name], ARROW_TYPES[f.kind])
         else:
-            values = frame[f.name].to_numpy(dtype=object, na_value=None)
-            out[f.name] = pa.array(values, ARROW_TYPES[f.kind])
+            out[f.name] = part.plain.column(f.name).combine_chunks().cast(ARROW_TYPES[f.kind])
     return out
 
 
-def arrow_to_frame(table: pa.Table, fields: Sequence[Field]) -> pd.DataFrame:
-    """Inverse of :func:`_frame_to_arrow` (``file_name`` must already be in ``table``)."""
+def from_index(table: pa.Table, fields: Sequence[Field]) -> Part:
+    """Inverse of :func:`index_arrays` (``table`` has ``file_name`` and the index columns)."""
     objects = {f.name: table.column(f.name).to_pylist() for f in fields if f.kind == "strs"}
     if any(f.kind == "value" for f in fields):
         objects.update(decode_bounds(table))
-    plain = table.select([f.name for f in fields if f.kind not in OBJECT_KINDS])
-    return assemble(plain, objects, fields)
+    return Part(table.select([f.name for f in fields if f.kind not in OBJECT_KINDS]), objects)
 
 
 def files_fields(partition_columns: Sequence[str]) -> Tuple[Field, ...]:
@@ -77,27 +113,28 @@ def partition_columns(entries: Sequence[FileEntry]) -> Dict[str, List[Optional[s
     return {f"partition_{key}" if key in fixed else key: [p.get(key) for p in partitions] for key in keys}
 
 
-def nest(frame: pd.DataFrame, fields: Sequence[Field], file_names: pd.Series) -> pa.Array:
-    """``frame``'s rows as a ``list<struct>`` per file of ``file_names`` (in that order)."""
-    owner = pd.Index(file_names).get_indexer(frame["file_name"])
-    if (owner < 0).any():
+def nest(part: Part, fields: Sequence[Field], file_names: pa.Array) -> pa.Array:
+    """A part's rows as a ``list<struct>`` per file of ``file_names`` (in that order)."""
+    owner = pc.index_in(part.plain.column("file_name"), value_set=file_names).to_numpy(zero_copy_only=False)
+    if len(owner) and (np.isnan(owner).any() if owner.dtype.kind == "f" else False):
         raise ValueError("a row names a file that is not in the files table")
-    order = np.argsort(owner, kind="stable")
-    arrays = frame_to_arrow(frame.iloc[order].reset_index(drop=True),
-                             [f for f in fields if f.name != "file_name"])
+    owner = owner.astype(np.int64)
+    if len(owner) > 1 and (np.diff(owner) < 0).any():
+        order = np.argsort(owner, kind="stable")
+        part, owner = part.take(order), owner[order]
+    arrays = index_arrays(part, [f for f in fields if f.name != "file_name"])
     structs = pa.StructArray.from_arrays(list(arrays.values()), names=list(arrays))
     counts = np.bincount(owner, minlength=len(file_names))
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     return pa.ListArray.from_arrays(pa.array(offsets), structs)
 
 
-def unnest(table: pa.Table, name: str, fields: Sequence[Field]) -> pd.DataFrame:
-    """Inverse of :func:`_nest`: a frame with ``file_name`` repeated per nested row."""
+def unnest(table: pa.Table, name: str, fields: Sequence[Field]) -> Part:
+    """Inverse of :func:`nest`: a part with ``file_name`` repeated per nested row."""
     if name not in table.column_names:
-        return frame({f.name: [] for f in fields}, fields)
+        return empty_part(fields)
     lists = table.column(name).combine_chunks()
     flat = lists.flatten()
     columns = {child.name: array for child, array in zip(flat.type, flat.flatten())}
-    columns["file_name"] = table.column("file_name").combine_chunks().take(
-        pc.list_parent_indices(lists))
-    return arrow_to_frame(pa.table(columns), fields)
+    columns["file_name"] = table.column("file_name").combine_chunks().take(pc.list_parent_indices(lists))
+    return from_index(pa.table(columns), fields)
