@@ -5,9 +5,10 @@ group; typical: 200 files of 30 x 8; wide: 20 files of 1,000 x 10) into ``--root
 file's tail (footer + trailer) is read into one bytearray, as a worker sees a shared-memory
 block. Then, in one process, alternating, GC on, median of ``--repeat`` runs:
 
-  (a) ``scanner.worker.parse_batch``           a dict per chunk, aggregated in Python
+  (a) ``tests/catalogue_reference.parse_batch`` the former worker path: a dict per chunk
+                                                (``read_metadata_from_memoryview``), aggregated in Python
   (b) ``rugo._footer.parse_batch``             one C call, Arrow-layout buffers
-  (c) ``scanner.columnar.parse_batch_arrow``   (b) + wrapping into pyarrow Tables
+  (c) ``scanner.engine.results``               (b) + the Arrow tables the scanner assembles
 
 Usage: ``python scripts/bench_batch.py [--root DIR] [--repeat N]``
 """
@@ -20,14 +21,25 @@ import struct
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rugo import _footer
-from scanner.columnar import parse_batch_arrow
-from scanner.worker import DETAILS, parse_batch
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the reference path
+
+from catalogue_reference import parse_batch  # noqa: E402
+from rugo import _footer  # noqa: E402
+from scanner.engine.batches import parse  # noqa: E402
+from scanner.engine.results import Results  # noqa: E402
+from scanner.fields import DETAILS  # noqa: E402
+
+
+def parse_batch_arrow(buf: Any, spans: List[Tuple[int, int]], detail: str) -> Any:
+    """(b) and the Arrow tables the scanner makes of it."""
+    results = Results(len(spans))
+    results.add_batch(list(range(len(spans))), parse(buf, spans, detail))
+    return results.tables()
 
 LAKES = {"narrow": (2000, 5, 1), "typical": (200, 30, 8), "wide": (20, 1000, 10)}
 ROWS_PER_GROUP = 20
