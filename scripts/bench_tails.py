@@ -11,7 +11,6 @@ per block, and the median of ``--repeat`` rounds (order alternated) is reported 
 * ``python loop (main)``: the loader of ``scanner/shm.py`` before the tail planner, copied
   below: per file ``os.open``, ``os.preadv`` into the block, a struct look at the trailer,
   maybe a second ``preadv``, ``os.close`` (the region slicing the coordinator does included);
-* ``load_file (now)``: today's ``scanner.shm.load_file``, one ``load_tails`` call per file;
 * ``load_tails``: one ``_footer.load_tails`` call per batch (the GIL released for the loop).
 
 Every contender's bytes are checked equal before timing. The cyclic GC is on.
@@ -35,7 +34,6 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rugo import _footer  # noqa: E402
-from scanner.engine.local.shm import load_file  # noqa: E402
 
 TAIL_BYTES = 64 * 1024
 Spans = List[Tuple[int, int]]
@@ -162,7 +160,6 @@ def main() -> None:
         buf = shm.buf
         contenders: Dict[str, Callable[[], List[Spans]]] = {
             "python loop (main)": lambda: fill_per_file(old_load_file, paths, sizes, buf, args.batch),
-            "load_file (now)": lambda: fill_per_file(load_file, paths, sizes, buf, args.batch),
             "load_tails": lambda: fill_batched(paths, sizes, buf, args.batch),
         }
         # same spans, same bytes (checked on the last batch, which stays in the block)

@@ -261,15 +261,3 @@ def test_threads_load_concurrently(tmp_path: Path, wide: Path) -> None:
     with ThreadPoolExecutor(4) as pool:
         results = set(pool.map(one, range(16)))
     assert len(results) == 1
-
-
-def test_load_file_is_load_tails_of_one_file(tmp_path: Path) -> None:
-    from scanner.engine.local.shm import Load, load_file
-    path = _files(tmp_path / "lake", 1)[0]
-    region = memoryview(bytearray(100))
-    assert load_file(str(path), path.stat().st_size, region) == Load(need=path.stat().st_size)
-    region = memoryview(bytearray(TAIL_READ_SIZE))
-    assert load_file(str(path), path.stat().st_size, region) == Load(length=path.stat().st_size)
-    assert load_file(str(tmp_path / "gone"), 10, region) == Load(error_type="FileNotFoundError",
-                                                                 error="No such file or directory")
-    assert _footer.LOAD_OK == 0

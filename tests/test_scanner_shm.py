@@ -5,6 +5,7 @@ import errno
 import os
 import subprocess
 import sys
+from collections import deque
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -14,7 +15,10 @@ import pytest
 import scanner.engine.local.shm as shm
 from scanner import ScanError, build_catalogue
 from scanner.errors import FILE_CHANGED
-from scanner.engine.local.shm import NAME_PREFIX, SHM_DIR, TAIL_BYTES, Slab, load_file, process_start_ticks, sweep_orphans
+from scanner.engine.local import coordinator
+from scanner.engine.local.shm import NAME_PREFIX, SHM_DIR, TAIL_BYTES, Slab, process_start_ticks, sweep_orphans
+from scanner.engine.results import Results
+from scanner.entries import FileEntry
 from scanner_helpers import shm_blocks, worker_pids, write
 
 MIB = 2**20
@@ -99,30 +103,39 @@ def test_failed_page_reservation_is_a_scan_error(tmp_path: Path, monkeypatch: py
     assert shm_blocks(os.getpid()) == [] and worker_pids(os.getpid()) == []
 
 
-def test_load_file_reads_tail_then_exact_footer(tmp_path: Path) -> None:
+def load(path: Path, size: int, region: memoryview, mode: str = "tail", first_read: int = 0) -> tuple:
+    """One file through the coordinator's loader: (bytes loaded, bytes needed, error_type, error)."""
+    results = Results(1)
+    loader = coordinator._Loader([FileEntry(str(path), size)], results, mode, 2**40, coordinator._NoBar())
+    if first_read:
+        loader.first_read[0] = first_read
+    _, spans, need = loader.fill(region, deque([0]), 1)
+    failed = results.tables().files.to_pylist()[0] if results.remaining == 0 else {}  # an error row
+    return (spans[0][1] if spans else 0), need, failed.get("error_type"), failed.get("error")
+
+
+def test_loader_reads_tail_then_exact_footer(tmp_path: Path) -> None:
     small = write(tmp_path / "small.parquet")
     region = _region(4 * TAIL_BYTES)
-    assert load_file(str(small), small.stat().st_size, region).length == small.stat().st_size
+    assert load(small, small.stat().st_size, region)[0] == small.stat().st_size
     wide = write(tmp_path / "wide.parquet", pa.table({f"c{i}": [i] for i in range(600)}))
     size = wide.stat().st_size
     footer = int.from_bytes(wide.read_bytes()[-8:-4], "little") + 8
     assert TAIL_BYTES < footer < size
-    load = load_file(str(wide), size, region)
-    assert load.length == footer
+    assert load(wide, size, region)[0] == footer
     assert bytes(region[:footer]) == wide.read_bytes()[-footer:]
-    assert load_file(str(wide), size, _region(TAIL_BYTES)).need == footer
-    assert load_file(str(wide), size, _region(10)).need == TAIL_BYTES
-    assert load_file(str(wide), size, _region(footer), first_read=footer).length == footer
+    assert load(wide, size, _region(TAIL_BYTES))[1] == footer
+    assert load(wide, size, _region(10))[1] == TAIL_BYTES
+    assert load(wide, size, _region(footer), first_read=footer)[0] == footer
     full = _region(size)
-    assert load_file(str(wide), size, full, mode="full", full_limit=size).length == size
+    assert load(wide, size, full, mode="full")[0] == size
     assert bytes(full) == wide.read_bytes()
 
 
-def test_load_file_reports_io_problems_as_data(tmp_path: Path) -> None:
+def test_loader_reports_io_problems_as_rows(tmp_path: Path) -> None:
     path = write(tmp_path / "a.parquet")
     region = _region(TAIL_BYTES)
-    missing = load_file(str(tmp_path / "gone.parquet"), 100, region)
-    assert (missing.error_type, missing.length) == ("FileNotFoundError", 0)
-    shrunk = load_file(str(path), path.stat().st_size + 10, region)
-    assert shrunk.error_type == FILE_CHANGED and "shrank" in shrunk.error
-    assert load_file(str(path), 0, region).length == 0
+    assert load(tmp_path / "gone.parquet", 100, region)[2] == "FileNotFoundError"
+    _, _, error_type, error = load(path, path.stat().st_size + 10, region)
+    assert error_type == FILE_CHANGED and "shrank" in error
+    assert load(path, 0, region)[0] == 0

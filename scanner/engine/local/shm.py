@@ -38,7 +38,7 @@ from scanner.errors import ScanError
 
 __all__ = [
     "SHM_DIR", "NAME_PREFIX", "TAIL_BYTES", "DEFAULT_CAP_BYTES", "MODES",
-    "Block", "Slab", "Load", "attach", "load_file", "load_bytes", "first_read_size", "free_bytes",
+    "Block", "Slab", "attach", "first_read_size", "free_bytes",
     "sweep_orphans",
 ]
 
@@ -374,73 +374,14 @@ def _restore(handlers: List[tuple]) -> None:
             _restore(handlers[:-1])
 
 
-class Load(NamedTuple):
-    """What :func:`load_file` did: copied ``length`` bytes, needs ``need`` bytes, or failed."""
-
-    length: int = 0
-    need: int = 0
-    error_type: Optional[str] = None
-    error: Optional[str] = None
-
-
-def load_file(path: str, size: int, region: memoryview, *, mode: str = "tail",
-              full_limit: int = 0, first_read: int = 0) -> Load:
-    """Copy the bytes of ``path`` that the parser needs to the start of ``region``.
-
-    One file through :func:`rugo._footer.load_tails` (the tail planner decides what to
-    read). In ``tail`` mode that is one ``pread`` of the last :data:`TAIL_BYTES` (the whole
-    file when smaller) and, when the trailer announces a larger footer, a second read of
-    exactly footer + trailer. In ``full`` mode a file of at most ``full_limit`` bytes is
-    copied whole; larger files are read as in ``tail`` mode. What is wrong with the bytes
-    is left to the parser, except a truncated Parquet file (``NotParquetError``), which
-    the bytes alone cannot show.
-
-    Parameters
-    ----------
-    path : str
-        The file (a regular file: anything else is a ``NotARegularFile`` error).
-    size : int
-        Its size when it was discovered.
-    region : memoryview
-        Writable space to copy into (a slice of a shared memory block).
-    mode : {"tail", "full"}
-        See above.
-    full_limit : int
-        Largest file copied whole in ``full`` mode.
-    first_read : int
-        Size of the first read; 0 for the default. A retry passes the ``need`` it was told.
-
-    Returns
-    -------
-    Load
-        ``length`` bytes copied; or ``need`` > ``len(region)`` bytes required (nothing
-        usable copied); or ``error_type`` / ``error`` for a file that cannot be read.
-    """
-    first = first_read_size(size, mode=mode, full_limit=full_limit, first_read=first_read)
-    consumed, need, spans, status, errors = _footer.load_tails([path], [size], region, [first])
-    if not consumed:
-        return Load(need=need)
-    if status[0] == _footer.LOAD_ERROR:
-        error_type, error = errors[0]
-        return Load(error_type=error_type, error=error)
-    return Load(length=spans[0][1])
-
-
-def load_bytes(data: bytes, region: memoryview) -> Load:
-    """Copy bytes fetched elsewhere (a remote object's tail) to the start of ``region``.
-
-    Returns ``Load(length=len(data))``, or ``Load(need=len(data))`` when ``region`` is
-    too small (nothing copied).
-    """
-    if len(data) > len(region):
-        return Load(need=len(data))
-    region[:len(data)] = data
-    return Load(length=len(data))
-
-
 def first_read_size(size: int, *, mode: str = "tail", full_limit: int = 0,
                     first_read: int = 0) -> int:
-    """Bytes :func:`load_file` reads first from a file of ``size`` bytes (same arguments)."""
+    """Bytes the first read of a file of ``size`` bytes takes (``rugo._footer.load_tails``).
+
+    In ``tail`` mode the last :data:`TAIL_BYTES` (the whole file when smaller), or
+    ``first_read`` when an earlier attempt learnt the exact need; in ``full`` mode the
+    whole file when it is at most ``full_limit`` bytes.
+    """
     if mode == "full" and size <= full_limit:
         return size
     return min(size, first_read or TAIL_BYTES)
