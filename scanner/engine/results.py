@@ -55,6 +55,7 @@ class Results:
         self.retried = 0
         self._batches: List[Tuple[np.ndarray, Batch]] = []
         self._errors: Dict[int, Tuple[str, str]] = {}
+        self._tables: Optional[Tables] = None
         #: file id -> (size, mtime_ns, etag) a remote answer told (HTTP has no listing)
         self.objects: Dict[int, Tuple[int, int, Optional[str]]] = {}
 
@@ -90,12 +91,19 @@ class Results:
         return done
 
     def tables(self) -> Tables:
-        """The rows of every table, in discovery order (see :class:`Tables`)."""
-        files, file_objects = self._table("files", None)
-        columns, column_objects = self._table("columns", "file_pos")
-        row_groups, rg_objects = self._table("row_groups", "file_pos")
-        return Tables(files, columns, row_groups,
-                      {"files": file_objects, "columns": column_objects, "row_groups": rg_objects})
+        """The rows of every table, in discovery order (see :class:`Tables`).
+
+        Made once: the batches are let go of then (the tables hold copies), so that a large
+        scan does not keep both.
+        """
+        if self._tables is None:
+            files, file_objects = self._table("files", None)
+            columns, column_objects = self._table("columns", "file_pos")
+            row_groups, rg_objects = self._table("row_groups", "file_pos")
+            self._tables = Tables(files, columns, row_groups,
+                                  {"files": file_objects, "columns": column_objects, "row_groups": rg_objects})
+            self._batches = []
+        return self._tables
 
     def _table(self, name: str, position: Optional[str]) -> Tuple[pa.Table, Dict[str, List[Any]]]:
         fields = TABLE_FIELDS[name]
