@@ -55,10 +55,12 @@ __all__ = ["scan", "scan_inline", "default_workers", "inline_suits", "check_opti
 DEPTH = 2
 #: Most files in one batch.
 MAX_BATCH_FILES = 256
-#: A scan whose tails add up to at most this many bytes is parsed in this process when the
-#: number of workers is left to the scanner: starting worker processes (about 0.1 to 0.2 s)
-#: would cost more than parsing that much footer (about 10 us per KiB) on one core.
-INLINE_TAIL_BYTES = 4 * 2**20
+#: A scan whose first reads add up to at most this many bytes is parsed in this process when
+#: the number of workers is left to the scanner: about 200 small files or 16 files with
+#: footers of 64 KiB or more. Starting worker processes costs 0.1 to 0.2 s; parsing costs
+#: about 10 us per KiB of footer, and a file's footer can be far larger than its first read
+#: (a wide file's is megabytes), so the bound is kept low.
+INLINE_TAIL_BYTES = 2**20
 #: Batches per worker to aim for, so that workers finish close together.
 _BATCHES_PER_WORKER = 8
 #: Workers that may die before saying "ready" before the scan gives up.
@@ -441,40 +443,57 @@ def _scan(feed: Feed, workers: Optional[int], mode: str, detail: str, shm_bytes:
           progress: Optional[bool], storage_options: Optional[Mapping[str, Any]], concurrency: int,
           hints: Optional[Mapping[str, int]], pool: Optional[Pool]) -> Results:
     results = Results(0)
-    with _progress_bar(None, progress) as bar:
-        intake = _Intake(feed, results, bar, hints)
-        local = intake.take()
-        # Wait for the walk until it ends or shows a scan large enough for full batches (and
-        # too large to parse here): then the plan (workers, batch size) fits the scan.
-        count = workers or default_workers()
-        large = count * _BATCHES_PER_WORKER * MAX_BATCH_FILES
-        while not feed.done and (len(local) < large or (workers is None and intake.tail_total <= INLINE_TAIL_BYTES)):
-            wait([feed], timeout=1.0)
-            local += intake.take()
-        local += intake.take()
-        loader = _Loader(feed.entries, results, mode, shm_bytes, bar)
-        if feed.done and not intake.remote and pool is None and inline_suits(intake.tail_total, workers):
-            _parse_here(loader, local, detail)
-            return results
-        if feed.done and not local and not intake.remote:
-            return results  # nothing to read: every entry was an error row
-        files = len(local) + len(intake.remote) if feed.done else sys.maxsize  # still walking: many
-        average_tail = intake.tail_total // max(1, len(local))
-        count, batch_files, block_bytes = _plan(files, workers or default_workers(), mode, shm_bytes, average_tail)
-        with Slab(shm_bytes, block_bytes) as slab, \
-                _fetcher(intake.remote, storage_options, concurrency) as fetcher:
-            pool = pool or Pool(detail)
-            graceful = False
-            try:
-                while len(pool.workers) < count:
-                    pool.spawn()
-                run = _Scan(loader, slab, pool, batch_files, fetcher, intake)
-                run.todo.extend(local)
-                run.run()
-                graceful = True
-            finally:
-                pool.close(graceful)  # before the slab: no worker maps a block once it is unlinked
+    pool = pool or Pool(detail)  # no process yet
+    graceful = False
+    try:
+        with _progress_bar(None, progress) as bar:
+            _scan_with(feed, workers, mode, detail, shm_bytes, storage_options, concurrency, hints, pool, results,
+                       bar)
+        graceful = True
+    finally:
+        pool.close(graceful)
     return results
+
+
+def _scan_with(feed: Feed, workers: Optional[int], mode: str, detail: str, shm_bytes: int,
+               storage_options: Optional[Mapping[str, Any]], concurrency: int, hints: Optional[Mapping[str, int]],
+               pool: Pool, results: Results, bar: Any) -> None:
+    intake = _Intake(feed, results, bar, hints)
+    local = intake.take()
+    count = workers or default_workers()
+    # Workers are started the moment the scan cannot be parsed here, so that they import
+    # while the walk goes on; the plan (batch size) waits until the walk ends or shows a
+    # scan large enough for full batches.
+    large = count * _BATCHES_PER_WORKER * MAX_BATCH_FILES
+    while True:
+        if not pool.workers and not inline_suits(intake.tail_total, workers):
+            while len(pool.workers) < count:
+                pool.spawn()
+        if feed.done or len(local) >= large and pool.workers:
+            break
+        wait([feed], timeout=1.0)
+        local += intake.take()
+    local += intake.take()
+    loader = _Loader(feed.entries, results, mode, shm_bytes, bar)
+    if feed.done and not intake.remote and not pool.workers and inline_suits(intake.tail_total, workers):
+        _parse_here(loader, local, detail)
+        return
+    if feed.done and not local and not intake.remote:
+        return  # nothing to read: every entry was an error row
+    files = len(local) + len(intake.remote) if feed.done else sys.maxsize  # still walking: many
+    average_tail = intake.tail_total // max(1, len(local))
+    count, batch_files, block_bytes = _plan(files, count, mode, shm_bytes, average_tail)
+    with Slab(shm_bytes, block_bytes) as slab, _fetcher(intake.remote, storage_options, concurrency) as fetcher:
+        finished = False
+        try:
+            while len(pool.workers) < count:
+                pool.spawn()
+            run = _Scan(loader, slab, pool, batch_files, fetcher, intake)
+            run.todo.extend(local)
+            run.run()
+            finished = True
+        finally:
+            pool.close(graceful=finished)  # before the slab: no worker maps a block once it is unlinked
 
 
 def scan_inline(entries: Sequence[FileEntry], detail: str = "columns", mode: str = "tail") -> Results:
