@@ -41,7 +41,8 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
         (``s3://bucket/prefix/``, ``gs://...``: listed with fsspec) and HTTP(S) URLs of
         objects.
     workers : int, optional
-        Worker processes; default: the cores this process may use.
+        Worker processes; default: the cores this process may use, or none for a small
+        scan (at most 1 MiB of first reads: parsed in this process; see the README).
     mode : {"tail", "full"}
         Copy each file's tail into shared memory (default), or whole files that fit.
     detail : {"files", "columns", "row_groups"}
