@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 from rugo.remote import is_url
 from scanner.catalogue import Catalogue
@@ -14,7 +14,7 @@ from scanner.engine.batches import parse
 from scanner.engine.local.coordinator import check_options, scan, scan_inline
 from scanner.engine.local.shm import DEFAULT_CAP_BYTES
 from scanner.engine.results import Results
-from scanner.entries import FileEntry, Selection
+from scanner.entries import Selection
 from scanner.errors import ScanError
 from scanner.sources import discover, iter_entries
 from scanner.sources.feed import Feed

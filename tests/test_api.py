@@ -286,8 +286,8 @@ def test_schema_cache_many_schemas_and_orders(tmp_path: Path):
         for path, exp in zip(paths, expected):
             assert pm.read_metadata(path) == exp
     # same schema bytes, different column_orders: statistics follow each file's orders
-    from compact import LIST, STRUCT, I64, BINARY, file_bytes, file_metadata, list_, row_group, column_chunk, \
-        schema_element, struct_, s, i
+    from compact import LIST, STRUCT, BINARY, file_bytes, file_metadata, list_, row_group, column_chunk, \
+        schema_element, struct_, s
     stats = struct_((1, BINARY, s(struct.pack("<q", 9))), (2, BINARY, s(struct.pack("<q", -9))),
                     (5, BINARY, s(struct.pack("<q", 5))), (6, BINARY, s(struct.pack("<q", 1))))
     schema = [schema_element("schema", num_children=1), schema_element("x", type_=2, repetition=0)]

@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 import pytest
 
 import rugo.parquet as pm
-from rugo import _footer
 from rugo._footer import LOAD_ERROR, LOAD_FORMAT, LOAD_OK, load_tails
 from rugo.tail import TAIL_READ_SIZE
 from scanner.errors import FILE_CHANGED

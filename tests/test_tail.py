@@ -17,7 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import rugo.parquet as pm
-from rugo import _footer
 from rugo.errors import EncryptedFooterError, FooterLengthError, NotParquetError, RugoError
 from rugo.tail import MAX_FOOTER_BYTES, TAIL_DONE, TAIL_NEED, TAIL_READ_SIZE, plan_tail
 from scanner import build_catalogue, scan_file

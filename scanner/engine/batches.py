@@ -12,7 +12,7 @@ Light on purpose (no numpy, no pyarrow): every worker process imports it.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Sequence, Tuple
 
 from rugo import _footer
 from scanner.fields import COLUMNS, DETAILS, FILES, ROW_GROUPS, Field, parsed

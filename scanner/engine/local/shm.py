@@ -27,9 +27,8 @@ import re
 import signal
 import threading
 import secrets
-import sys
 from contextlib import contextmanager
-from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Set
+from typing import Callable, Dict, Iterator, List, Optional, Set
 
 import _posixshmem  # shm_open / shm_unlink, as multiprocessing.shared_memory uses them
 
