@@ -96,7 +96,8 @@ class Catalogue:
     def _frame(self, name: str) -> "pd.DataFrame":
         frame = self._frames.get(name)
         if frame is None:
-            frame = self._frames[name] = to_frame(self._parts[name], self._fields(name))
+            file_names = None if name == "files" else self._part("files").plain.column("file_name").combine_chunks()
+            frame = self._frames[name] = to_frame(self._parts[name], self._fields(name), file_names)
         return frame
 
     def _fields(self, name: str) -> Sequence[Field]:
@@ -109,7 +110,10 @@ class Catalogue:
         """A table as Arrow: from its DataFrame once one was handed out (it may have been
         changed in place), else as the scan made it."""
         frame = self._frames.get(name)
-        return self._parts[name] if frame is None else from_frame(frame, self._fields(name))
+        if frame is None:
+            return self._parts[name]
+        file_names = None if name == "files" else self._part("files").plain.column("file_name").combine_chunks()
+        return from_frame(frame, self._fields(name), file_names)
 
     @property
     def files(self) -> "pd.DataFrame":
@@ -167,9 +171,8 @@ class Catalogue:
         partitions = partition_columns(entries)
         for name, values in {**listed, **{k: pa.array(v, pa.string()) for k, v in partitions.items()}}.items():
             plain = plain.append_column(name, values)
-        nested = [Part(table.drop_columns(["file_id"]).append_column("file_name", paths.take(table.column("file_id"))),
-                       tables.objects[name])
-                  for name, table in (("columns", tables.columns), ("row_groups", tables.row_groups))]
+        nested = [Part(table, tables.objects[name]) for name, table in (("columns", tables.columns),
+                                                                      ("row_groups", tables.row_groups))]
         return cls._of_parts(Part(plain, tables.objects["files"]), nested[0], nested[1], detail, list(partitions),
                              skipped, retried)
 
@@ -178,7 +181,7 @@ class Catalogue:
         arrays = index_arrays(self._part("files"), files_fields(self.partition_columns))
         nested = [("columns", COLUMNS)] + ([("row_groups", ROW_GROUPS)] if self.detail == "row_groups" else [])
         for name, fields in nested:
-            arrays[name] = nest(self._part(name), fields, arrays["file_name"])
+            arrays[name] = nest(self._part(name), fields, len(arrays["file_name"]))
         meta = {"format": INDEX_FORMAT, "detail": self.detail,
                 "partition_columns": self.partition_columns, "skipped": self.skipped}
         return pa.table(arrays).replace_schema_metadata({INDEX_METADATA_KEY: json.dumps(meta)})
@@ -217,13 +220,18 @@ class Catalogue:
         is_index = [isinstance(keys, list) and INDEX_METADATA_KEY in keys for keys in files.objects["key_value_keys"]]
         if not any(is_index):
             return self
-        names = pa.array([n for n, drop in zip(files.column("file_name"), is_index) if drop], pa.string())
-        for name in list(self._parts):
-            part = self._part(name)
-            dropped = pc.is_in(part.plain.column("file_name"), value_set=names).to_numpy(zero_copy_only=False)
-            self._parts[name] = part.take(np.flatnonzero(~dropped))
+        keep = ~np.array(is_index)
+        renumber = np.cumsum(keep) - 1  # a kept file's new row
+        nested = {name: self._part(name) for name in ("columns", "row_groups")}
+        self._parts["files"] = files.take(np.flatnonzero(keep))
+        for name, part in nested.items():
+            file_id = part.plain.column("file_id").to_numpy()
+            part = part.take(np.flatnonzero(keep[file_id]))
+            renumbered = pa.array(renumber[part.plain.column("file_id").to_numpy()])
+            position = part.plain.column_names.index("file_id")
+            self._parts[name] = Part(part.plain.set_column(position, "file_id", renumbered), part.objects)
         self._frames.clear()
-        self.skipped[SKIP_INDEX] = self.skipped.get(SKIP_INDEX, 0) + len(names)
+        self.skipped[SKIP_INDEX] = self.skipped.get(SKIP_INDEX, 0) + int((~keep).sum())
         return self
 
     def summary(self, top: int = 5) -> Dict[str, Any]:
