@@ -103,9 +103,6 @@ class Catalogue:
     def _fields(self, name: str) -> Sequence[Field]:
         return {"files": files_fields(self.partition_columns), "columns": COLUMNS, "row_groups": ROW_GROUPS}[name]
 
-    def _replace(self, name: str, frame: "pd.DataFrame") -> None:
-        self._frames[name] = frame
-
     def _part(self, name: str) -> Part:
         """A table as Arrow: from its DataFrame once one was handed out (it may have been
         changed in place), else as the scan made it."""
@@ -122,7 +119,7 @@ class Catalogue:
 
     @files.setter
     def files(self, frame: "pd.DataFrame") -> None:
-        self._replace("files", frame)
+        self._frames["files"] = frame
 
     @property
     def columns(self) -> "pd.DataFrame":
@@ -131,7 +128,7 @@ class Catalogue:
 
     @columns.setter
     def columns(self, frame: "pd.DataFrame") -> None:
-        self._replace("columns", frame)
+        self._frames["columns"] = frame
 
     @property
     def row_groups(self) -> "pd.DataFrame":
@@ -140,7 +137,7 @@ class Catalogue:
 
     @row_groups.setter
     def row_groups(self, frame: "pd.DataFrame") -> None:
-        self._replace("row_groups", frame)
+        self._frames["row_groups"] = frame
 
     def __repr__(self) -> str:
         sizes = {name: len(self._frames[name]) if name in self._frames else len(self._parts[name])

@@ -364,8 +364,7 @@ class _Scan:
 def scan(entries: Union[Sequence[FileEntry], Feed], *, workers: Optional[int] = None, mode: str = "tail",
          detail: str = "columns", shm_bytes: int = DEFAULT_CAP_BYTES,
          progress: Optional[bool] = None, storage_options: Optional[Mapping[str, Any]] = None,
-         concurrency: int = DEFAULT_CONCURRENCY, hints: Optional[Mapping[str, int]] = None,
-         pool: Optional[Pool] = None) -> Results:
+         concurrency: int = DEFAULT_CONCURRENCY, hints: Optional[Mapping[str, int]] = None) -> Results:
     """Parse the footer of every discovered file, in worker processes or (small scans) here.
 
     Parameters
@@ -393,8 +392,6 @@ def scan(entries: Union[Sequence[FileEntry], Feed], *, workers: Optional[int] = 
         Remote requests in flight at once.
     hints : mapping, optional
         URL -> footer length from an earlier index: one exact request for that object.
-    pool : Pool, optional
-        Workers already started (while discovery ran); closed here in any case.
 
     Raises
     ------
@@ -407,10 +404,8 @@ def scan(entries: Union[Sequence[FileEntry], Feed], *, workers: Optional[int] = 
     feed = entries if isinstance(entries, Feed) else Feed.of(entries)
     try:
         check_options(workers, mode, detail, shm_bytes, concurrency)
-        return _scan(feed, workers, mode, detail, shm_bytes, progress, storage_options, concurrency, hints, pool)
+        return _scan(feed, workers, mode, detail, shm_bytes, progress, storage_options, concurrency, hints)
     finally:
-        if pool is not None:  # started for us: closed here whatever happened (closing twice is fine)
-            pool.close(graceful=True)
         if feed is not entries:
             feed.close()
 
@@ -453,9 +448,9 @@ class _Intake:
 
 def _scan(feed: Feed, workers: Optional[int], mode: str, detail: str, shm_bytes: int,
           progress: Optional[bool], storage_options: Optional[Mapping[str, Any]], concurrency: int,
-          hints: Optional[Mapping[str, int]], pool: Optional[Pool]) -> Results:
+          hints: Optional[Mapping[str, int]]) -> Results:
     results = Results(0)
-    pool = pool or Pool(detail)  # no process yet
+    pool = Pool(detail)  # no process yet: started once the scan proves too large to parse here
     graceful = False
     try:
         with _progress_bar(None, progress) as bar:
