@@ -163,10 +163,13 @@ def test_random_interrupts_in_a_long_lived_process_leak_nothing(lake_fixture: st
     assert "Traceback" not in done.stderr and "leaked" not in done.stderr, done.stderr
 
 
-@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_random_interrupts_of_the_cli_leak_nothing(tiny_lake: Path, busy_core: None, signum: int,
-                                                   status: int) -> None:
-    first = start_cli(str(tiny_lake), "--workers", "2")
+@pytest.mark.parametrize("lake_fixture, signum, status", [("tiny_lake", signal.SIGINT, 130),
+                                                         ("tiny_lake", signal.SIGTERM, 143),
+                                                         ("wide_lake", signal.SIGINT, 130)])
+def test_random_interrupts_of_the_cli_leak_nothing(lake_fixture: str, busy_core: None, signum: int, status: int,
+                                                   request: pytest.FixtureRequest) -> None:
+    lake = request.getfixturevalue(lake_fixture)
+    first = start_cli(str(lake), "--workers", "2")
     wait_until(lambda: _handles_sigterm(first.pid), 30, "the CLI to start")
     start = time.perf_counter()
     first.communicate(timeout=120)
@@ -174,7 +177,7 @@ def test_random_interrupts_of_the_cli_leak_nothing(tiny_lake: Path, busy_core: N
     rng = random.Random(signum)
     outcomes = []
     for trial in range(CLI_TRIALS):
-        proc = start_cli(str(tiny_lake), "--workers", "2")
+        proc = start_cli(str(lake), "--workers", "2")
         try:
             # from the moment the CLI's own handlers are in place (before that it is Python
             # starting up, where a Ctrl-C prints the interpreter's own traceback)
