@@ -3,7 +3,10 @@
 Environment variables:
   RUGO_DEBUG=1      -O0 -g, assertions on
   RUGO_SANITIZE=1   AddressSanitizer + UndefinedBehaviorSanitizer (implies RUGO_DEBUG);
-                    run Python with LD_PRELOAD=$(gcc -print-file-name=libasan.so)
+                    run Python with LD_PRELOAD=$(gcc -print-file-name=libasan.so), and
+                    preload libstdc++ too when pyarrow is imported (its C++ exceptions
+                    otherwise trip an ASan check):
+                    LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
 """
 import os
 from glob import glob
