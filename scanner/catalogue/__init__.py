@@ -95,22 +95,27 @@ class Catalogue:
 
     def _frame(self, name: str) -> "pd.DataFrame":
         frame = self._frames.get(name)
-        if frame is None:
-            file_names = None if name == "files" else self._part("files").plain.column("file_name").combine_chunks()
+        if frame is None:  # a nested part's file_id is a row of the files part made with it
+            file_names = None if name == "files" else _file_names(self._parts["files"])
             frame = self._frames[name] = to_frame(self._parts[name], self._fields(name), file_names)
         return frame
 
     def _fields(self, name: str) -> Sequence[Field]:
         return {"files": files_fields(self.partition_columns), "columns": COLUMNS, "row_groups": ROW_GROUPS}[name]
 
-    def _part(self, name: str) -> Part:
+    def _part(self, name: str, file_names: Optional[pa.Array] = None) -> Part:
         """A table as Arrow: from its DataFrame once one was handed out (it may have been
-        changed in place), else as the scan made it."""
+        changed in place), else as the scan made it. A nested table from a DataFrame needs
+        the ``file_names`` of the files part it goes with."""
         frame = self._frames.get(name)
-        if frame is None:
-            return self._parts[name]
-        file_names = None if name == "files" else self._part("files").plain.column("file_name").combine_chunks()
-        return from_frame(frame, self._fields(name), file_names)
+        return self._parts[name] if frame is None else from_frame(frame, self._fields(name), file_names)
+
+    def _current(self) -> Dict[str, Part]:
+        """Every table as Arrow (see :meth:`_part`), the files part made once."""
+        files = self._part("files")
+        names = _file_names(files)
+        return {"files": files, "columns": self._part("columns", names),
+                "row_groups": self._part("row_groups", names)}
 
     @property
     def files(self) -> "pd.DataFrame":
@@ -175,10 +180,11 @@ class Catalogue:
 
     def to_arrow(self) -> pa.Table:
         """The index as an Arrow table: one row per file, ``columns`` / ``row_groups`` nested."""
-        arrays = index_arrays(self._part("files"), files_fields(self.partition_columns))
+        parts = self._current()
+        arrays = index_arrays(parts["files"], files_fields(self.partition_columns))
         nested = [("columns", COLUMNS)] + ([("row_groups", ROW_GROUPS)] if self.detail == "row_groups" else [])
         for name, fields in nested:
-            arrays[name] = nest(self._part(name), fields, len(arrays["file_name"]))
+            arrays[name] = nest(parts[name], fields, len(arrays["file_name"]))
         meta = {"format": INDEX_FORMAT, "detail": self.detail,
                 "partition_columns": self.partition_columns, "skipped": self.skipped}
         return pa.table(arrays).replace_schema_metadata({INDEX_METADATA_KEY: json.dumps(meta)})
@@ -213,13 +219,14 @@ class Catalogue:
 
     def _without_indexes(self) -> "Catalogue":
         """Drop the files that are scanner indexes (counted as skipped): never data."""
-        files = self._part("files")
+        parts = self._current()
+        files = parts["files"]
         is_index = [isinstance(keys, list) and INDEX_METADATA_KEY in keys for keys in files.objects["key_value_keys"]]
         if not any(is_index):
             return self
         keep = ~np.array(is_index)
         renumber = np.cumsum(keep) - 1  # a kept file's new row
-        nested = {name: self._part(name) for name in ("columns", "row_groups")}
+        nested = {name: parts[name] for name in ("columns", "row_groups")}
         self._parts["files"] = files.take(np.flatnonzero(keep))
         for name, part in nested.items():
             file_id = part.plain.column("file_id").to_numpy()
@@ -264,6 +271,10 @@ class Catalogue:
             "retried": self.retried,
             "partition_columns": self.partition_columns,
         }
+
+
+def _file_names(files: Part) -> pa.Array:
+    return files.plain.column("file_name").combine_chunks()
 
 
 def _total(table: pa.Table, name: str) -> int:

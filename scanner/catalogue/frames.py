@@ -40,11 +40,6 @@ class Part(NamedTuple):
     def __len__(self) -> int:
         return self.plain.num_rows
 
-    def column(self, name: str) -> List[Any]:
-        """A field's values as Python objects."""
-        values = self.objects.get(name)
-        return values if values is not None else self.plain.column(name).to_pylist()
-
     def take(self, rows: Any) -> "Part":
         """The rows at ``rows`` (indexes), in that order."""
         positions = np.asarray(rows, dtype=np.int64)
