@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Tuple
 
-__all__ = ["Field", "FILES", "COLUMNS", "ROW_GROUPS", "DETAILS", "LISTED", "parsed"]
+__all__ = ["Field", "FILES", "COLUMNS", "ROW_GROUPS", "DETAILS", "LISTED", "BOUND_KINDS", "parsed", "stored"]
 
 #: Levels of detail, each including the previous ones: which tables a scan fills.
 DETAILS = ("files", "columns", "row_groups")
@@ -16,7 +16,8 @@ DETAILS = ("files", "columns", "row_groups")
 
 class Field(NamedTuple):
     """A catalogue column: ``kind`` is ``int``, ``str``, ``bool``, ``strs`` (list of str)
-    or ``value`` (a statistics bound: any Python value)."""
+    or ``value`` (a statistics bound: a Python value of the column's type; kept as the
+    columns :func:`stored` names)."""
 
     name: str
     kind: str
@@ -101,3 +102,27 @@ LISTED = ("file_name", "file_size_bytes", "mtime_ns", "etag", "status")
 def parsed(fields: Tuple[Field, ...]) -> Tuple[Field, ...]:
     """The fields of a table that parsing a footer fills (not the file's name or listing)."""
     return tuple(f for f in fields if f.name not in LISTED)
+
+#: A statistics bound's kind (``stats_kind``), in the order of the C parser's codes
+#: (``rugo/_ext/bounds.h``): see :mod:`scanner.catalogue.bounds`.
+BOUND_KINDS = ("bool", "int", "float", "str", "bytes", "decimal", "datetime", "date", "time", "uuid", "repr",
+               "timestamp")
+
+
+def stored(fields: Tuple[Field, ...]) -> Tuple[Tuple[str, str], ...]:
+    """The Arrow columns a table's fields are kept as: ``(name, kind)``, in order.
+
+    A field is one column of its kind, but the ``value`` fields (``stats_min``,
+    ``stats_max``, adjacent) become the table's ``stats_kind`` (kind ``kind``) followed by
+    each bound's text (``str``), int64 copy (``int``, ``<name>_int``) and float64 copy
+    (``float``, ``<name>_float``): see :mod:`scanner.catalogue.bounds`.
+    """
+    out = []
+    for f in fields:
+        if f.kind != "value":
+            out.append((f.name, f.kind))
+            continue
+        if ("stats_kind", "kind") not in out:
+            out.append(("stats_kind", "kind"))
+        out += [(f.name, "str"), (f"{f.name}_int", "int"), (f"{f.name}_float", "float")]
+    return tuple(out)

@@ -158,9 +158,15 @@ def _file_rows(pos: int, meta: dict, detail: str) -> Rows:
         "total_uncompressed_size": [sum(uncompressed)],
         "schema_fingerprint": [schema_fingerprint(meta["schema"])],
         "encryption_algorithm": [encryption["name"] if encryption else None],
-        "key_value_keys": [list(meta["key_value_metadata"])],
+        "key_value_keys": [[_text(key) for key in meta["key_value_metadata"]]],
     }
     return rows
+
+
+def _text(key: Union[str, bytes]) -> str:
+    """A key/value metadata key as a catalogue keeps it: bytes that are not UTF-8 decoded
+    with U+FFFD for each bad byte (as ``created_by`` and string bounds)."""
+    return key.decode("utf-8", "replace") if isinstance(key, bytes) else key
 
 
 def schema_fingerprint(schema: List[dict]) -> str:
@@ -364,42 +370,23 @@ def _objects(values: List[Any]) -> pa.Array:
     return pa.ExtensionArray.from_storage(PYOBJECT, storage)
 
 
-def _buffer(data: Optional[bytes]) -> Optional[pa.Buffer]:
-    return None if data is None else pa.py_buffer(data)
-
-
-def _wrap(kind: pa.DataType, length: int, column: Any) -> pa.Array:
-    """One column of ``_footer.parse_batch`` as an Arrow array over the same memory."""
-    if kind == PYOBJECT:
-        return _objects(column)
-    if kind == pa.large_string():
-        offsets, data, validity = column
-        return pa.Array.from_buffers(kind, length, [_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data)])
-    values, validity = column
-    return pa.Array.from_buffers(kind, length, [_buffer(validity), pa.py_buffer(values)])
-
-
 def parse_batch_arrow(buf: Buffer, spans: Sequence[Tuple[int, int]],
                       detail: Union[str, int] = "columns") -> Dict[str, pa.Table]:
-    """Parse the files at ``spans`` of ``buf`` into the catalogue's tables, as pyarrow Tables.
-
-    Parameters
-    ----------
-    buf : buffer
-        Any C-contiguous one-dimensional byte buffer (a shared memory block); released
-        before returning.
-    spans : sequence of (start, end)
-        Where each file's tail (or whole file) is; sliced like ``memoryview(buf)[start:end]``.
-    detail : {"files", "columns", "row_groups"} or 0, 1, 2
-        Which tables to fill besides ``files``.
+    """Parse the files at ``spans`` of ``buf`` with ``rugo._footer.parse_batch`` and turn the
+    batch into the tables :func:`tables_from_columns` makes, the product's way: buffers
+    wrapped as Arrow (:mod:`scanner.engine.results`), bounds decoded to Python values
+    (:func:`scanner.catalogue.bounds.decode_bounds`), key lists as lists.
 
     Returns
     -------
     dict
         ``{"files": Table, "columns": Table, "row_groups": Table}`` with the fields and
-        rows of :func:`scanner.worker.parse_batch` (:data:`TABLE_TYPES`).
+        rows of :func:`parse_batch` (:data:`TABLE_TYPES`).
     """
     from rugo import _footer
+    from scanner.catalogue.bounds import decode_bounds
+    from scanner.engine.batches import TABLE_FIELDS
+    from scanner.engine.results import _wrap
 
     level = DETAILS.index(detail) if isinstance(detail, str) else detail
     raw = _footer.parse_batch(buf, spans, level)
@@ -407,7 +394,17 @@ def parse_batch_arrow(buf: Buffer, spans: Sequence[Tuple[int, int]],
     for name, schema in TABLE_TYPES.items():
         table = raw[name]
         length = len(table["file_pos" if "file_pos" in table else "num_rows"][0]) // 8
-        out[name] = pa.Table.from_arrays([_wrap(f.type, length, table[f.name]) for f in schema], schema=schema)
+        kinds = dict(TABLE_FIELDS[name])
+        assert set(table) == set(kinds), f"{name}: the C columns are not TABLE_FIELDS"
+        arrays = pa.table({field: _wrap(kind, length, table[field]) for field, kind in TABLE_FIELDS[name]})
+        objects: Dict[str, List[Any]] = {}
+        if "stats_kind" in arrays.column_names:
+            objects.update((k, list(v)) for k, v in decode_bounds(arrays).items())
+        if "key_value_keys" in arrays.column_names:
+            objects["key_value_keys"] = arrays.column("key_value_keys").to_pylist()
+        out[name] = pa.Table.from_arrays(
+            [_objects(objects[f.name]) if f.type == PYOBJECT else arrays.column(f.name) for f in schema],
+            schema=schema)
     return out
 
 

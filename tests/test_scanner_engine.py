@@ -130,3 +130,42 @@ def test_scan_file_equals_the_single_file_path(lake: Path) -> None:
 def test_corpus_through_workers_equals_the_single_file_path() -> None:
     cat = build_catalogue(CORPUS, workers=2, detail="row_groups", progress=False)
     assert assert_same_rows(cat, "row_groups") >= 100
+
+
+def _index_from_python_values(cat: Any) -> pa.Table:
+    """The index of ``cat``'s DataFrames re-encoded in Python (``encode_bound`` per value,
+    the path the index took before the parser wrote bound columns itself)."""
+    from scanner import Catalogue
+
+    again = Catalogue(cat.files.copy(), cat.columns.copy(), cat.row_groups.copy(), cat.detail,
+                      cat.partition_columns, cat.skipped)
+    return again.to_arrow()
+
+
+def _assert_same_index(got: pa.Table, want: pa.Table) -> None:
+    assert got.schema == want.schema
+    for name in got.column_names:
+        a, b = got.column(name).to_pylist(), want.column(name).to_pylist()
+        assert a == b or all(map(_nested_same, a, b)), name
+
+
+def _nested_same(a: Any, b: Any) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_nested_same, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_nested_same(a[k], b[k]) for k in a)
+    return same(a, b)
+
+
+def test_index_bounds_written_by_the_parser_equal_those_encoded_from_python_values(lake: Path) -> None:
+    cat = build_catalogue(lake, workers=2, detail="row_groups", progress=False)
+    index = cat.to_arrow()
+    _assert_same_index(index, _index_from_python_values(cat))
+    kinds = set(index.column("columns").combine_chunks().flatten().field("stats_kind").to_pylist())
+    assert {"int", "float", "str", "datetime", "date", "decimal", "bool"} <= kinds
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no corpus at {CORPUS}")
+def test_corpus_index_bounds_equal_those_encoded_from_python_values() -> None:
+    cat = build_catalogue(CORPUS, workers=2, detail="row_groups", progress=False)
+    _assert_same_index(cat.to_arrow(), _index_from_python_values(cat))

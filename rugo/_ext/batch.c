@@ -11,78 +11,23 @@
  * and error = str(exc), every other field null, and no `columns` / `row_groups` rows.
  *
  * A table is a dict field -> column, each in Arrow layout, ready for pa.Array.from_buffers:
- *   int64   (values: bytes of int64 LE, validity: bytes bitmap LSB-first | None)
- *   bool    (values: bytes bitmap, validity | None)
- *   string  (offsets: bytes of int64 n+1, data: bytes UTF-8, validity | None)  large_string
- *   object  a list of Python objects (stats_min / stats_max bounds, key_value_keys lists)
+ *   int64    (values: bytes of int64 LE, validity: bytes bitmap LSB-first | None)
+ *   float64  (values: bytes of float64 LE, validity | None)
+ *   bool     (values: bytes bitmap, validity | None)
+ *   code     (values: bytes of uint8, validity | None)  a bound's kind (bounds.h)
+ *   string   (offsets: bytes of int64 n+1, data: bytes UTF-8, validity | None)  large_string
+ *   strings  (list offsets: int64 n+1, string offsets: int64, data, validity | None)
+ *            large_list<large_string>
+ * A statistics bound is seven columns (bounds.c): stats_kind, then the text, int and float
+ * copies of stats_min and of stats_max. No Python object per row crosses back.
  */
 #include "rugo.h"
-
-/* ---------------------------------------------------------------- growable buffers */
-
-typedef struct {
-    uint8_t *p;
-    size_t n, cap;
-} gbuf;
-
-/* room for `extra` more bytes; -1 with MemoryError set when that cannot be */
-static int gb_reserve(gbuf *b, size_t extra)
-{
-    if (extra <= b->cap - b->n)
-        return 0;
-    if (extra > (SIZE_MAX >> 2) - b->n) {   /* then cap * 2 below cannot overflow either */
-        PyErr_NoMemory();
-        return -1;
-    }
-    size_t cap = b->cap ? b->cap : 512;
-    while (cap < b->n + extra)
-        cap *= 2;
-    uint8_t *p = PyMem_RawRealloc(b->p, cap);
-    if (!p) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int gb_put(gbuf *b, const void *src, size_t n)
-{
-    if (gb_reserve(b, n) < 0)
-        return -1;
-    if (n)
-        memcpy(b->p + b->n, src, n);
-    b->n += n;
-    return 0;
-}
-
-static int gb_i64(gbuf *b, int64_t v) { return gb_put(b, &v, sizeof v); }   /* little-endian hosts */
-
-/* bit i of a bitmap (LSB first) set to v; the bitmap grows a byte at a time */
-static int gb_bit(gbuf *b, int64_t i, int v)
-{
-    size_t byte = (size_t)i >> 3;
-    if (byte >= b->n) {
-        if (gb_reserve(b, byte + 1 - b->n) < 0)
-            return -1;
-        memset(b->p + b->n, 0, byte + 1 - b->n);
-        b->n = byte + 1;
-    }
-    uint8_t mask = (uint8_t)(1u << (i & 7));
-    b->p[byte] = v ? (uint8_t)(b->p[byte] | mask) : (uint8_t)(b->p[byte] & ~mask);
-    return 0;
-}
-
-static void gb_free(gbuf *b)
-{
-    PyMem_RawFree(b->p);
-    memset(b, 0, sizeof *b);
-}
+#include "bounds.h"
+#include "gbuf.h"
 
 /* ---------------------------------------------------------------- columns and tables */
 
-enum { K_I64, K_BOOLEAN, K_STR, K_OBJ };
+enum { K_I64, K_F64, K_BOOLEAN, K_STR, K_CODE, K_STRS };
 
 typedef struct {
     const char *name;
@@ -92,10 +37,10 @@ typedef struct {
 typedef struct {
     int kind;
     int64_t n;          /* rows */
-    gbuf values;        /* int64 values | value bitmap | int64 offsets (n + 1) */
+    gbuf values;        /* int64 / float64 values | value bitmap | uint8 codes | int64 offsets (n + 1) */
+    gbuf child;         /* K_STRS: int64 offsets of the strings */
     gbuf data;          /* string bytes */
     gbuf valid;         /* validity bitmap */
-    PyObject *objs;     /* K_OBJ: list */
 } column;
 
 typedef struct {
@@ -104,12 +49,17 @@ typedef struct {
     column *cols;
 } table;
 
+/* a bound's seven columns (put_bounds), in the order of scanner.fields.stored */
+#define BOUND_DECL {"stats_kind", K_CODE}, {"stats_min", K_STR}, {"stats_min_int", K_I64}, \
+    {"stats_min_float", K_F64}, {"stats_max", K_STR}, {"stats_max_int", K_I64}, {"stats_max_float", K_F64}
+#define NBOUND_COLUMNS 7
+
 /* Field orders are those of scanner.worker: FILE_FIELDS, COLUMN_FIELDS, ROW_GROUP_FIELDS. */
 static const field_decl FILE_DECL[] = {
     {"error_type", K_STR}, {"error", K_STR}, {"num_rows", K_I64}, {"num_row_groups", K_I64},
     {"num_columns", K_I64}, {"created_by", K_STR}, {"format_version", K_I64}, {"footer_size", K_I64},
     {"total_compressed_size", K_I64}, {"total_uncompressed_size", K_I64}, {"schema_fingerprint", K_STR},
-    {"encryption_algorithm", K_STR}, {"key_value_keys", K_OBJ},
+    {"encryption_algorithm", K_STR}, {"key_value_keys", K_STRS},
 };
 enum { FI_ERROR_TYPE, FI_ERROR, FI_NUM_ROWS, FI_NUM_ROW_GROUPS, FI_NUM_COLUMNS, FI_CREATED_BY,
        FI_FORMAT_VERSION, FI_FOOTER_SIZE, FI_COMPRESSED, FI_UNCOMPRESSED, FI_FINGERPRINT, FI_ENCRYPTION,
@@ -118,28 +68,27 @@ enum { FI_ERROR_TYPE, FI_ERROR, FI_NUM_ROWS, FI_NUM_ROW_GROUPS, FI_NUM_COLUMNS, 
 static const field_decl COLUMN_DECL[] = {
     {"file_pos", K_I64}, {"column_id", K_I64}, {"path_in_schema", K_STR}, {"type", K_STR},
     {"logical_type", K_STR}, {"num_values", K_I64}, {"stats_null_count", K_I64},
-    {"total_compressed_size", K_I64}, {"total_uncompressed_size", K_I64}, {"stats_min", K_OBJ},
-    {"stats_max", K_OBJ}, {"encodings", K_STR}, {"compression", K_STR}, {"has_bloom_filter", K_BOOLEAN},
+    {"total_compressed_size", K_I64}, {"total_uncompressed_size", K_I64}, BOUND_DECL,
+    {"encodings", K_STR}, {"compression", K_STR}, {"has_bloom_filter", K_BOOLEAN},
     {"has_page_index", K_BOOLEAN},
 };
 enum { CO_FILE_POS, CO_COLUMN_ID, CO_PATH, CO_TYPE, CO_LOGICAL, CO_NUM_VALUES, CO_NULL_COUNT,
-       CO_COMPRESSED, CO_UNCOMPRESSED, CO_MIN, CO_MAX, CO_ENCODINGS, CO_COMPRESSION, CO_BLOOM,
+       CO_COMPRESSED, CO_UNCOMPRESSED, CO_BOUNDS, CO_ENCODINGS = CO_BOUNDS + NBOUND_COLUMNS, CO_COMPRESSION, CO_BLOOM,
        CO_PAGE_INDEX, CO_COUNT };
 
 static const field_decl ROW_GROUP_DECL[] = {
     {"file_pos", K_I64}, {"row_group_id", K_I64}, {"row_group_num_columns", K_I64}, {"column_id", K_I64},
     {"encodings", K_STR}, {"compression", K_STR}, {"row_group_num_rows", K_I64}, {"row_group_bytes", K_I64},
     {"row_group_compressed_bytes", K_I64}, {"num_values", K_I64}, {"path_in_schema", K_STR},
-    {"type", K_STR}, {"logical_type", K_STR}, {"stats_min", K_OBJ}, {"stats_max", K_OBJ},
-    {"stats_null_count", K_I64}, {"stats_distinct_count", K_I64}, {"index_page_offset", K_I64},
+    {"type", K_STR}, {"logical_type", K_STR}, BOUND_DECL, {"stats_null_count", K_I64}, {"stats_distinct_count", K_I64}, {"index_page_offset", K_I64},
     {"dictionary_page_offset", K_I64}, {"data_page_offset", K_I64}, {"total_compressed_size", K_I64},
     {"total_uncompressed_size", K_I64}, {"bloom_filter_offset", K_I64}, {"bloom_filter_length", K_I64},
     {"min_is_exact", K_BOOLEAN}, {"max_is_exact", K_BOOLEAN}, {"column_index_offset", K_I64},
     {"column_index_length", K_I64}, {"offset_index_offset", K_I64}, {"offset_index_length", K_I64},
 };
 enum { RW_FILE_POS, RW_RG_ID, RW_RG_NUM_COLUMNS, RW_COLUMN_ID, RW_ENCODINGS, RW_COMPRESSION, RW_RG_NUM_ROWS,
-       RW_RG_BYTES, RW_RG_COMPRESSED, RW_NUM_VALUES, RW_PATH, RW_TYPE, RW_LOGICAL, RW_MIN, RW_MAX,
-       RW_NULL_COUNT, RW_DISTINCT_COUNT, RW_INDEX_PAGE, RW_DICTIONARY_PAGE, RW_DATA_PAGE, RW_COMPRESSED,
+       RW_RG_BYTES, RW_RG_COMPRESSED, RW_NUM_VALUES, RW_PATH, RW_TYPE, RW_LOGICAL, RW_BOUNDS,
+       RW_NULL_COUNT = RW_BOUNDS + NBOUND_COLUMNS, RW_DISTINCT_COUNT, RW_INDEX_PAGE, RW_DICTIONARY_PAGE, RW_DATA_PAGE, RW_COMPRESSED,
        RW_UNCOMPRESSED, RW_BLOOM_OFFSET, RW_BLOOM_LENGTH, RW_MIN_EXACT, RW_MAX_EXACT, RW_COLUMN_INDEX_OFFSET,
        RW_COLUMN_INDEX_LENGTH, RW_OFFSET_INDEX_OFFSET, RW_OFFSET_INDEX_LENGTH, RW_COUNT };
 
@@ -157,9 +106,9 @@ static int table_init(table *t, const field_decl *fields, int n)
     for (int i = 0; i < n; i++) {
         column *c = &t->cols[i];
         c->kind = fields[i].kind;
-        if (c->kind == K_STR && gb_i64(&c->values, 0) < 0)
+        if ((c->kind == K_STR || c->kind == K_STRS) && gb_i64(&c->values, 0) < 0)
             return -1;
-        if (c->kind == K_OBJ && !(c->objs = PyList_New(0)))
+        if (c->kind == K_STRS && gb_i64(&c->child, 0) < 0)
             return -1;
     }
     return 0;
@@ -169,9 +118,9 @@ static void table_free(table *t)
 {
     for (int i = 0; t->cols && i < t->ncols; i++) {
         gb_free(&t->cols[i].values);
+        gb_free(&t->cols[i].child);
         gb_free(&t->cols[i].data);
         gb_free(&t->cols[i].valid);
-        Py_XDECREF(t->cols[i].objs);
     }
     PyMem_Free(t->cols);
     t->cols = NULL;
@@ -187,8 +136,9 @@ static void table_truncate(table *t, int64_t mark)
         if (c->n <= mark)
             continue;
         switch (c->kind) {
-        case K_I64: c->values.n = (size_t)mark * 8; break;
+        case K_I64: case K_F64: c->values.n = (size_t)mark * 8; break;
         case K_BOOLEAN: c->values.n = ((size_t)mark + 7) / 8; break;
+        case K_CODE: c->values.n = (size_t)mark; break;
         case K_STR: {
             int64_t end;
             memcpy(&end, c->values.p + (size_t)mark * 8, 8);
@@ -196,7 +146,15 @@ static void table_truncate(table *t, int64_t mark)
             c->data.n = (size_t)end;
             break;
         }
-        case K_OBJ: (void)PyList_SetSlice(c->objs, mark, PY_SSIZE_T_MAX, NULL); break;
+        case K_STRS: {
+            int64_t strings, end;
+            memcpy(&strings, c->values.p + (size_t)mark * 8, 8);
+            memcpy(&end, c->child.p + (size_t)strings * 8, 8);
+            c->values.n = ((size_t)mark + 1) * 8;
+            c->child.n = ((size_t)strings + 1) * 8;
+            c->data.n = (size_t)end;
+            break;
+        }
         }
         c->valid.n = ((size_t)mark + 7) / 8;
         c->n = mark;
@@ -223,6 +181,23 @@ static int put_bool(column *c, int present, int v)
     return 0;
 }
 
+static int put_double(column *c, int present, double v)
+{
+    if (gb_put(&c->values, &v, sizeof v) < 0 || put_valid(c, present) < 0)
+        return -1;
+    c->n++;
+    return 0;
+}
+
+static int put_code(column *c, int present, int v)
+{
+    uint8_t code = present ? (uint8_t)v : 0;
+    if (gb_put(&c->values, &code, 1) < 0 || put_valid(c, present) < 0)
+        return -1;
+    c->n++;
+    return 0;
+}
+
 static int put_text(column *c, const char *s, size_t n)
 {
     if (gb_put(&c->data, s, n) < 0 || gb_i64(&c->values, (int64_t)c->data.n) < 0 || put_valid(c, 1) < 0)
@@ -236,9 +211,11 @@ static int put_null(column *c)
     int rc;
     switch (c->kind) {
     case K_I64: return put_int(c, 0, 0);
+    case K_F64: return put_double(c, 0, 0.0);
     case K_BOOLEAN: return put_bool(c, 0, 0);
+    case K_CODE: return put_code(c, 0, 0);
     case K_STR: rc = gb_i64(&c->values, (int64_t)c->data.n); break;
-    default: rc = PyList_Append(c->objs, Py_None); break;
+    default: rc = gb_i64(&c->values, (int64_t)(c->child.n / 8 - 1)); break;   /* K_STRS: an empty list */
     }
     if (rc < 0 || put_valid(c, 0) < 0)
         return -1;
@@ -256,14 +233,22 @@ static int put_str(column *c, PyObject *s)
     return p ? put_text(c, p, (size_t)n) : -1;
 }
 
-/* a Python object, stolen (NULL: an error is set) */
-static int put_obj(column *c, PyObject *o)
+/* a list of str (bytes, not UTF-8, decoded with U+FFFD for what is not) */
+static int put_strs(column *c, PyObject *items)
 {
-    if (!o)
-        return -1;
-    int rc = PyList_Append(c->objs, o);
-    Py_DECREF(o);
-    if (rc < 0 || put_valid(c, 1) < 0)
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+        PyObject *item = PyList_GET_ITEM(items, i), *decoded = NULL;
+        if (PyBytes_Check(item) &&
+            !(item = decoded = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item), "replace")))
+            return -1;
+        Py_ssize_t n;
+        const char *p = PyUnicode_AsUTF8AndSize(item, &n);
+        int rc = p ? gb_put(&c->data, p, (size_t)n) : -1;
+        Py_XDECREF(decoded);
+        if (rc < 0 || gb_i64(&c->child, (int64_t)c->data.n) < 0)
+            return -1;
+    }
+    if (gb_i64(&c->values, (int64_t)(c->child.n / 8 - 1)) < 0 || put_valid(c, 1) < 0)
         return -1;
     c->n++;
     return 0;
@@ -289,13 +274,16 @@ static PyObject *validity_of(const column *c)
 static PyObject *column_result(const column *c)
 {
     switch (c->kind) {
-    case K_OBJ:
-        return Py_NewRef(c->objs);
+    case K_STRS:
+        return Py_BuildValue("(NNNN)", bytes_of(&c->values, c->values.n), bytes_of(&c->child, c->child.n),
+                             bytes_of(&c->data, c->data.n), validity_of(c));
+    case K_CODE:
+        return Py_BuildValue("(NN)", bytes_of(&c->values, c->values.n), validity_of(c));
     case K_STR:
         return Py_BuildValue("(NNN)", bytes_of(&c->values, c->values.n), bytes_of(&c->data, c->data.n),
                              validity_of(c));
-    default:   /* K_I64, K_BOOLEAN; a bitmap of 0 rows still has 0 bytes */
-        return Py_BuildValue("(NN)", bytes_of(&c->values, c->kind == K_I64 ? (size_t)c->n * 8 : ((size_t)c->n + 7) / 8),
+    default:   /* K_I64, K_F64, K_BOOLEAN; a bitmap of 0 rows still has 0 bytes */
+        return Py_BuildValue("(NN)", bytes_of(&c->values, c->kind == K_BOOLEAN ? ((size_t)c->n + 7) / 8 : (size_t)c->n * 8),
                              validity_of(c));
     }
 }
@@ -331,7 +319,7 @@ typedef struct {
     size_t leaf_cap;
     int32_t *distinct;      /* encodings / codecs of one column */
     size_t distinct_cap;
-    gbuf text;              /* a joined encodings / codecs string */
+    gbuf text;              /* a joined encodings / codecs string, or a bound's text */
 } batch;
 
 /* n items of `size` bytes in *p (capacity *cap), contents not kept; -1 with MemoryError */
@@ -463,6 +451,27 @@ static PyObject *aggregate_bound(const batch *b, const FileMetaData *md, int nle
             best = v;
     }
     return Py_NewRef(best);
+}
+
+/* one bound's text, int and float columns (c[0..2]) */
+static int put_bound(column *c, const bound *v, const gbuf *text)
+{
+    if (v->kind == BOUND_NONE)
+        return put_null(&c[0]) < 0 || put_null(&c[1]) < 0 || put_null(&c[2]) < 0 ? -1 : 0;
+    return put_text(&c[0], (const char *)text->p, text->n) < 0 || put_int(&c[1], v->has_int, v->i) < 0 ||
+           put_double(&c[2], v->has_float, v->f) < 0 ? -1 : 0;
+}
+
+/* a row's bounds (NULL: none) in its seven bound columns c[0..6] (BOUND_DECL); the kind is
+ * the minimum's, else the maximum's (a leaf's bounds are of one kind) */
+static int put_bounds(batch *b, column *c, PyObject *min, PyObject *max)
+{
+    bound low, high;
+    if (bound_encode(b->rs, min ? min : Py_None, &low, &b->text) < 0 || put_bound(&c[1], &low, &b->text) < 0 ||
+        bound_encode(b->rs, max ? max : Py_None, &high, &b->text) < 0 || put_bound(&c[4], &high, &b->text) < 0)
+        return -1;
+    int kind = low.kind != BOUND_NONE ? low.kind : high.kind;
+    return put_code(&c[0], kind != BOUND_NONE, kind);
 }
 
 /* distinct values of v[0:n] appended to b->distinct[*count], first seen first */
@@ -602,7 +611,7 @@ static int column_rows(batch *b, int64_t pos, const FileMetaData *md, const sche
             put_str(&c[CO_LOGICAL], L->logical_str) < 0 || put_int(&c[CO_NUM_VALUES], 1, t.num_values) < 0 ||
             put_int(&c[CO_NULL_COUNT], t.has_null_count, t.null_count) < 0 ||
             put_int(&c[CO_COMPRESSED], 1, t.compressed) < 0 || put_int(&c[CO_UNCOMPRESSED], 1, t.uncompressed) < 0 ||
-            put_obj(&c[CO_MIN], Py_NewRef(b->agg[j])) < 0 || put_obj(&c[CO_MAX], Py_NewRef(b->agg[nleaves + j])) < 0 ||
+            put_bounds(b, &c[CO_BOUNDS], b->agg[j], b->agg[nleaves + j]) < 0 ||
             put_encodings(b, &c[CO_ENCODINGS], md, 0, nrg, j) < 0 || put_codecs(b, &c[CO_COMPRESSION], md, 0, nrg, j) < 0 ||
             put_bool(&c[CO_BLOOM], 1, t.bloom) < 0 || put_bool(&c[CO_PAGE_INDEX], 1, t.page_index) < 0)
             return -1;
@@ -642,8 +651,7 @@ static int row_group_rows(batch *b, int64_t pos, const FileMetaData *md, const s
                     return -1;
             }
             if (put_str(&c[RW_TYPE], L->physical_str) < 0 || put_str(&c[RW_LOGICAL], L->logical_str) < 0 ||
-                put_obj(&c[RW_MIN], Py_NewRef(min ? min : Py_None)) < 0 ||
-                put_obj(&c[RW_MAX], Py_NewRef(max ? max : Py_None)) < 0 ||
+                put_bounds(b, &c[RW_BOUNDS], min, max) < 0 ||
                 put_int(&c[RW_NULL_COUNT], hs && ISSET(st, ST_NULL_COUNT), st->null_count) < 0 ||
                 put_int(&c[RW_DISTINCT_COUNT], hs && ISSET(st, ST_DISTINCT_COUNT), st->distinct_count) < 0 ||
                 put_int(&c[RW_INDEX_PAGE], ISSET(m, CM_INDEX_PAGE_OFFSET), m->index_page_offset) < 0 ||
@@ -707,7 +715,7 @@ static int file_row(batch *b, const FileMetaData *md, uint32_t footer_size, span
         put_str(&c[FI_FINGERPRINT], fingerprint) < 0 ||
         put_str(&c[FI_ENCRYPTION], encryption ? encryption : Py_None) < 0)
         goto done;
-    rc = put_obj(&c[FI_KV_KEYS], Py_NewRef(keys));
+    rc = put_strs(&c[FI_KV_KEYS], keys);
 done:
     Py_DECREF(keys);
     return rc;

@@ -23,6 +23,7 @@
 
 #include "readtail.h"
 #include "rugo.h"
+#include "bounds.h"
 #include "tail.h"
 
 PyObject *rugo_raise(PyObject *cls, const char *detail, Py_ssize_t offset, const char *field)
@@ -301,7 +302,7 @@ static int init_state(rugo_state *rs)
     tables_init();
     if (init_templates(rs) < 0)
         return -1;
-    return convert_init() ? 0 : -1;
+    return convert_init() && bounds_init() ? 0 : -1;
 }
 
 static int add_constants(PyObject *m)

@@ -173,10 +173,7 @@ class Catalogue:
         partitions = partition_columns(entries)
         for name, values in {**listed, **{k: pa.array(v, pa.string()) for k, v in partitions.items()}}.items():
             plain = plain.append_column(name, values)
-        nested = [Part(table, tables.objects[name]) for name, table in (("columns", tables.columns),
-                                                                      ("row_groups", tables.row_groups))]
-        return cls._of_parts(Part(plain, tables.objects["files"]), nested[0], nested[1], detail, list(partitions),
-                             skipped, retried)
+        return cls._of_parts(plain, tables.columns, tables.row_groups, detail, list(partitions), skipped, retried)
 
     def to_arrow(self) -> pa.Table:
         """The index as an Arrow table: one row per file, ``columns`` / ``row_groups`` nested."""
@@ -221,26 +218,27 @@ class Catalogue:
         """Drop the files that are scanner indexes (counted as skipped): never data."""
         parts = self._current()
         files = parts["files"]
-        is_index = [isinstance(keys, list) and INDEX_METADATA_KEY in keys for keys in files.objects["key_value_keys"]]
-        if not any(is_index):
+        keys = files.column("key_value_keys").combine_chunks()
+        marked = pc.equal(pc.list_flatten(keys), INDEX_METADATA_KEY).to_numpy(zero_copy_only=False)
+        if not marked.any():
             return self
-        keep = ~np.array(is_index)
+        keep = np.ones(len(files), dtype=bool)
+        keep[pc.list_parent_indices(keys).to_numpy()[marked]] = False
         renumber = np.cumsum(keep) - 1  # a kept file's new row
         nested = {name: parts[name] for name in ("columns", "row_groups")}
-        self._parts["files"] = files.take(np.flatnonzero(keep))
+        self._parts["files"] = files.take(pa.array(np.flatnonzero(keep)))
         for name, part in nested.items():
-            file_id = part.plain.column("file_id").to_numpy()
-            part = part.take(np.flatnonzero(keep[file_id]))
-            renumbered = pa.array(renumber[part.plain.column("file_id").to_numpy()])
-            position = part.plain.column_names.index("file_id")
-            self._parts[name] = Part(part.plain.set_column(position, "file_id", renumbered), part.objects)
+            file_id = part.column("file_id").to_numpy()
+            part = part.take(pa.array(np.flatnonzero(keep[file_id])))
+            renumbered = pa.array(renumber[part.column("file_id").to_numpy()])
+            self._parts[name] = part.set_column(part.column_names.index("file_id"), "file_id", renumbered)
         self._frames.clear()
         self.skipped[SKIP_INDEX] = self.skipped.get(SKIP_INDEX, 0) + int((~keep).sum())
         return self
 
     def summary(self, top: int = 5) -> Dict[str, Any]:
         """Totals, schemas, largest footers and errors, as plain Python values."""
-        files = self._part("files").plain
+        files = self._part("files")
         is_ok = pc.equal(files.column("status"), "ok")
         ok, errors = files.filter(is_ok), files.filter(pc.invert(is_ok))
         fingerprints = ok.column("schema_fingerprint").to_pylist()
@@ -274,7 +272,7 @@ class Catalogue:
 
 
 def _file_names(files: Part) -> pa.Array:
-    return files.plain.column("file_name").combine_chunks()
+    return files.column("file_name").combine_chunks()
 
 
 def _total(table: pa.Table, name: str) -> int:

@@ -1,9 +1,16 @@
-"""Statistics bounds in the index: canonical text plus the kind of value, and typed copies.
+"""Statistics bounds: canonical text plus the kind of value, and typed copies.
 
 Bounds have no single Parquet type (ints, strings, dates, decimals ... in one column), so
-each is stored as text plus its kind (``stats_kind``), which :func:`decode_bound` turns
+each is kept as text plus its kind (``stats_kind``), which :func:`decode_bound` turns
 back into the same Python value, and as typed ``*_int`` / ``*_float`` copies that other
-tools can filter on directly.
+tools can filter on directly. The scan's parser writes these columns itself (the C
+``bounds.c`` follows :func:`encode_bound`); Python values are made only for DataFrames
+(:func:`decode_bounds`).
+
+In memory (a catalogue part) ``stats_kind`` is a dictionary array over :data:`KINDS`,
+whose ``timestamp`` (a pandas ``Timestamp``, nanoseconds) keeps its nanoseconds in the
+int copy. The index (:func:`index_bounds`) has the kind names of :func:`encode_bound`
+(``timestamp`` is a ``datetime`` there) and an int copy for ints only.
 """
 from __future__ import annotations
 
@@ -11,13 +18,16 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["encode_bound", "decode_bound", "encode_bounds", "decode_bounds"]
+from scanner.fields import BOUND_KINDS
+
+__all__ = ["encode_bound", "decode_bound", "encode_bounds", "decode_bounds", "index_bounds",
+           "from_index_bounds", "BOUND_FIELDS", "KINDS", "KIND_TYPE"]
 
 
 _KINDS: Tuple[Tuple[type, str, Callable[[Any], str]], ...] = (
@@ -41,6 +51,17 @@ _DECODERS: Dict[str, Callable[[str], Any]] = {
 }
 _INT64 = (-(2**63), 2**63 - 1)
 
+#: A bound's kind in memory: the C parser's codes (``bounds.h``), in this order.
+KINDS = BOUND_KINDS
+#: The in-memory ``stats_kind`` type: int8 codes into :data:`KINDS`.
+KIND_TYPE = pa.dictionary(pa.int8(), pa.string())
+_KIND_NAMES = pa.array(KINDS, pa.string())
+_INDEX_KIND_NAMES = pa.array(["datetime" if k == "timestamp" else k for k in KINDS], pa.string())
+#: The columns a table's bounds are kept as, in order: the kind, then text, int and float
+#: copies of the minimum and of the maximum.
+BOUND_FIELDS = ("stats_kind", "stats_min", "stats_min_int", "stats_min_float",
+                "stats_max", "stats_max_int", "stats_max_float")
+
 
 #: type -> (kind, to_text), filled on first sight of a type (subclasses such as
 #: pandas.Timestamp resolve through ``_KINDS`` like ``isinstance`` would).
@@ -48,6 +69,7 @@ _BY_TYPE: Dict[type, Tuple[Optional[str], Callable[[Any], Optional[str]]]] = {ty
 
 
 def _kind_of(cls: type) -> Tuple[Optional[str], Callable[[Any], Optional[str]]]:
+    """The index's kind of values of type ``cls``, and their text function."""
     entry = _BY_TYPE.get(cls)
     if entry is None:
         entry = next(((kind, to_text) for base, kind, to_text in _KINDS if issubclass(cls, base)), ("repr", repr))
@@ -71,17 +93,28 @@ def decode_bound(text: Optional[str], kind: Optional[str]) -> Any:
     return None if text is None or kind is None else _DECODERS[kind](text)
 
 
-def encode_bounds(minimums: List[Any], maximums: List[Any]) -> Dict[str, pa.Array]:
-    """Index fields for the ``stats_min`` / ``stats_max`` values: text, kind, typed copies.
+def _is_timestamp(cls: type) -> bool:
+    """A pandas ``Timestamp`` (nanoseconds), told apart without importing pandas."""
+    return issubclass(cls, dt.datetime) and cls.__module__.startswith("pandas")
+
+
+def encode_bounds(minimums: Sequence[Any], maximums: Sequence[Any]) -> Dict[str, pa.Array]:
+    """The in-memory bound columns (:data:`BOUND_FIELDS`) of ``stats_min`` / ``stats_max`` values.
 
     Values are grouped by type and each group converted at once (ints to text by Arrow's
     cast, strings as they are, the rest by their text function), then put back in row
-    order: a lake's million bounds take a fraction of a second, not one Python call each.
+    order. The parser makes these columns itself; this is for bounds that come as Python
+    values (a DataFrame handed back to the catalogue).
+
+    Raises
+    ------
+    ValueError
+        A row's minimum and maximum are of different kinds.
     """
     out: Dict[str, pa.Array] = {}
     kinds = []
     for name, values in (("stats_min", minimums), ("stats_max", maximums)):
-        text, kind, as_int, as_float = _encode_column(values)
+        text, kind, as_int, as_float = _encode_column(list(values))
         out[name], out[f"{name}_int"], out[f"{name}_float"] = text, as_int, as_float
         kinds.append(kind)
     low, high = kinds
@@ -89,17 +122,19 @@ def encode_bounds(minimums: List[Any], maximums: List[Any]) -> Dict[str, pa.Arra
     if pc.any(clash).as_py():
         row = pc.index(clash, True).as_py()
         raise ValueError(f"a row's stats_min is a {low[row]} but its stats_max a {high[row]}")
-    return {"stats_kind": pc.coalesce(low, high), **out}
+    codes = pc.index_in(pc.coalesce(low, high), value_set=_KIND_NAMES).cast(pa.int8())
+    return {"stats_kind": pa.DictionaryArray.from_arrays(codes, _KIND_NAMES), **out}
 
 
 def _encode_column(values: List[Any]) -> Tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
-    """Text, kind, int64 copy and float64 copy of one list of bounds (nulls where none)."""
+    """Text, kind name, int64 copy and float64 copy of one list of bounds (nulls where none)."""
     count = len(values)
     types = list(map(type, values))
     entries: List[Tuple[Optional[str], Callable[[Any], Optional[str]]]] = []  # one per kind, first seen first
     code_of: Dict[type, int] = {}
     for cls in dict.fromkeys(types):
-        entry = _kind_of(cls)
+        kind, to_text = _kind_of(cls)
+        entry = ("timestamp" if kind == "datetime" and _is_timestamp(cls) else kind, to_text)
         if entry not in entries:
             entries.append(entry)
         code_of[cls] = entries.index(entry)
@@ -125,11 +160,13 @@ def _encode_column(values: List[Any]) -> Tuple[pa.Array, pa.Array, pa.Array, pa.
 
 def _texts(kind: Optional[str], to_text: Callable[[Any], Optional[str]],
            group: List[Any]) -> Tuple[pa.Array, Optional[pa.Array]]:
-    """A group's texts, and its int64 copy for ints that fit."""
+    """A group's texts, and its int64 copy: ints that fit, a timestamp's nanoseconds."""
     if kind is None:
         return pa.nulls(len(group), pa.string()), None
     if kind == "str":
         return pa.array(group, pa.string()), None
+    if kind == "timestamp":
+        return pa.array([to_text(v) for v in group], pa.string()), pa.array([v.value for v in group], pa.int64())
     if kind == "int":
         try:
             as_int = pa.array(group, pa.int64())
@@ -140,8 +177,87 @@ def _texts(kind: Optional[str], to_text: Callable[[Any], Optional[str]],
     return pa.array([to_text(v) for v in group], pa.string()), None
 
 
-def decode_bounds(table: pa.Table) -> Dict[str, List[Any]]:
-    """The Python values of the index's ``stats_min`` / ``stats_max`` texts."""
-    kinds = table.column("stats_kind").to_pylist()
-    return {name: [decode_bound(t, k) for t, k in zip(table.column(name).to_pylist(), kinds)]
-            for name in ("stats_min", "stats_max")}
+def _kind_codes(table: pa.Table) -> np.ndarray:
+    """The ``stats_kind`` codes of a table's rows (-1: no bound)."""
+    kind = table.column("stats_kind").combine_chunks()
+    return pc.fill_null(kind.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def index_bounds(table: pa.Table) -> Dict[str, pa.Array]:
+    """The index's bound columns of a part's (:data:`BOUND_FIELDS`, ``stats_kind`` as kind
+    names, ``*_int`` for ints only)."""
+    kind = table.column("stats_kind").combine_chunks()
+    is_int = pc.fill_null(pc.equal(kind.indices, KINDS.index("int")), False)
+    out = {"stats_kind": pa.DictionaryArray.from_arrays(kind.indices, _INDEX_KIND_NAMES).cast(pa.string())}
+    for name in ("stats_min", "stats_max"):
+        out[name] = table.column(name).combine_chunks().cast(pa.string())
+        ints = table.column(f"{name}_int").combine_chunks()
+        out[f"{name}_int"] = pc.if_else(is_int, ints, pa.scalar(None, pa.int64()))
+        out[f"{name}_float"] = table.column(f"{name}_float").combine_chunks()
+    return out
+
+
+def from_index_bounds(table: pa.Table) -> Dict[str, pa.Array]:
+    """Inverse of :func:`index_bounds`: the in-memory bound columns of an index's.
+
+    Raises
+    ------
+    ValueError
+        A kind this version does not know.
+    """
+    names = table.column("stats_kind").combine_chunks()
+    codes = pc.index_in(names, value_set=_KIND_NAMES)
+    if codes.null_count != names.null_count:
+        unknown = pc.filter(names, pc.and_(pc.is_valid(names), pc.is_null(codes)))[0].as_py()
+        raise ValueError(f"unknown statistics kind {unknown!r} in the index")
+    out = {"stats_kind": pa.DictionaryArray.from_arrays(codes.cast(pa.int8()), _KIND_NAMES)}
+    out.update((name, table.column(name).combine_chunks()) for name in BOUND_FIELDS[1:])
+    return out
+
+
+def decode_bounds(table: pa.Table) -> Dict[str, np.ndarray]:
+    """The Python values of a part's bounds: ``stats_min`` / ``stats_max`` as object arrays.
+
+    Each kind is decoded at once from the column that holds it exactly: ints and floats
+    from their copies, strings as they are, a ``timestamp`` from its nanoseconds, the rest
+    from their text (:func:`decode_bound`).
+    """
+    codes = _kind_codes(table)
+    out = {}
+    for name in ("stats_min", "stats_max"):
+        values = np.full(len(codes), None, dtype=object)
+        text, ints = table.column(name), table.column(f"{name}_int")
+        floats = table.column(f"{name}_float")
+        for code in np.unique(codes[codes >= 0]).tolist():
+            rows = np.flatnonzero(codes == code)
+            picked = pa.array(rows)
+            got = text.take(picked).to_pylist()
+            kind = KINDS[code]
+            if kind == "int":
+                got = [t if t is None else (i if i is not None else int(t))
+                       for t, i in zip(got, ints.take(picked).to_pylist())]
+            elif kind == "float":
+                got = floats.take(picked).to_pylist()
+            elif kind == "timestamp":
+                got = [t if t is None else _timestamp(t, ns) for t, ns in zip(got, ints.take(picked).to_pylist())]
+            elif kind != "str":
+                decoder = _DECODERS[kind]
+                got = [t if t is None else decoder(t) for t in got]
+            values[rows] = _object_array(got)
+        out[name] = values
+    return out
+
+
+def _object_array(values: List[Any]) -> np.ndarray:
+    """``values`` as a 1-d object array, each value as it is."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _timestamp(text: str, ns: Optional[int]) -> Any:
+    """The pandas ``Timestamp`` of ``ns`` nanoseconds in the zone ``text`` (its isoformat) has."""
+    import pandas as pd
+
+    zone = dt.datetime.fromisoformat(text).tzinfo
+    if ns is None:  # from an index: microseconds only
+        return pd.Timestamp(dt.datetime.fromisoformat(text))
+    return pd.Timestamp(ns, tz=zone) if zone is not None else pd.Timestamp(ns)

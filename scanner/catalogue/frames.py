@@ -1,78 +1,79 @@
-"""A catalogue table as Arrow (a :class:`Part`), as a DataFrame, and nested in the index.
+"""A catalogue table as Arrow (a :data:`Part`), as a DataFrame, and nested in the index.
 
-A :class:`Part` is what the catalogue keeps: an Arrow table of the typed fields and a
-Python list per object field (``value``: a statistics bound, ``strs``: a list of str).
-DataFrames are made from it only when asked for (:func:`to_frame`, importing pandas then):
-``int`` fields become pandas ``Int64``, ``str`` ``string``, ``bool`` ``boolean`` (all
-nullable), the object fields ``object``. Writing the index needs no pandas at all.
+A part is what the catalogue keeps: one Arrow table, no Python object per row (bounds as
+kind, text and typed copies: :mod:`scanner.catalogue.bounds`). DataFrames are made from
+it only when asked for (:func:`to_frame`, importing pandas then). Writing the index needs
+no pandas at all.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scanner.catalogue.bounds import decode_bounds, encode_bounds
+from scanner.catalogue.bounds import KIND_TYPE, decode_bounds, encode_bounds, from_index_bounds, index_bounds
 from scanner.entries import FileEntry
-from scanner.fields import FILES, Field
+from scanner.fields import FILES, Field, stored
+
+OBJECT_KINDS = ("strs", "value")
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-ARROW_TYPES = {"int": pa.int64(), "str": pa.string(), "bool": pa.bool_(),
-               "strs": pa.list_(pa.string()), "value": pa.string()}
-OBJECT_KINDS = ("strs", "value")
+#: The index's Arrow type of each column kind (:func:`scanner.fields.stored`).
+ARROW_TYPES = {"int": pa.int64(), "str": pa.string(), "bool": pa.bool_(), "float": pa.float64(),
+               "kind": pa.string(), "strs": pa.list_(pa.string())}
+#: In-memory types where they differ from the index's (see :mod:`scanner.catalogue.bounds`).
+_MEMORY_TYPES = {**ARROW_TYPES, "kind": KIND_TYPE}
 
-
-class Part(NamedTuple):
-    """One catalogue table: typed fields as Arrow, object fields as lists, row for row.
-
-    The ``columns`` and ``row_groups`` parts name their file by ``file_id`` (its row in the
-    ``files`` part), not by ``file_name``: a path repeated on every column row of a large
-    lake is most of the table, and the index nests by position anyway.
-    """
-
-    plain: pa.Table
-    objects: Dict[str, List[Any]]
-
-    def __len__(self) -> int:
-        return self.plain.num_rows
-
-    def take(self, rows: Any) -> "Part":
-        """The rows at ``rows`` (indexes), in that order."""
-        positions = np.asarray(rows, dtype=np.int64)
-        pick = positions.tolist()
-        return Part(self.plain.take(pa.array(positions)),
-                    {name: [values[i] for i in pick] for name, values in self.objects.items()})
+#: One catalogue table as Arrow: the columns :func:`scanner.fields.stored` names. The
+#: ``columns`` and ``row_groups`` parts name their file by ``file_id`` (its row in the
+#: ``files`` part), not by ``file_name``: a path repeated on every column row of a large
+#: lake is most of the table, and the index nests by position anyway.
+Part = pa.Table
 
 
 def empty_part(fields: Sequence[Field]) -> Part:
     """A nested part with no rows."""
     plain = {"file_id": pa.array([], pa.int64())}
-    plain.update((f.name, pa.array([], ARROW_TYPES[f.kind])) for f in fields
-                 if f.kind not in OBJECT_KINDS and f.name != "file_name")
-    return Part(pa.table(plain), {f.name: [] for f in fields if f.kind in OBJECT_KINDS})
+    plain.update((name, pa.array([], _MEMORY_TYPES[kind])) for name, kind in stored(tuple(fields))
+                 if name != "file_name")
+    return pa.table(plain)
 
 
 def to_frame(part: Part, fields: Sequence[Field], file_names: Optional[pa.Array] = None) -> "pd.DataFrame":
     """The DataFrame of a part, columns in field order, with the fixed dtypes.
 
-    ``file_names`` (the ``files`` part's) turns a nested part's ``file_id`` into ``file_name``.
+    ``int`` fields become pandas ``Int64``, ``str`` ``string``, ``bool`` ``boolean`` (all
+    nullable); ``stats_min`` / ``stats_max`` are objects (Python values, decoded by
+    :func:`decode_bounds`) and ``key_value_keys`` lists. ``file_names`` (the ``files``
+    part's) turns a nested part's ``file_id`` into ``file_name``.
     """
     import pandas as pd
 
     mapping = {pa.int64(): pd.Int64Dtype(), pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype(),
                pa.bool_(): pd.BooleanDtype()}
-    plain = part.plain
+    plain = part
     if "file_id" in plain.column_names:
-        plain = plain.append_column("file_name", pc.take(file_names, plain.column("file_id"))).drop_columns(["file_id"])
-    frame = plain.to_pandas(types_mapper=mapping.get)
-    for name, values in part.objects.items():
-        # fromiter takes each value as it is: lists stay lists instead of becoming a dimension
-        frame[name] = pd.Series(np.fromiter(values, dtype=object, count=len(values)), dtype=object)
+        plain = plain.append_column("file_name", pc.take(file_names, plain.column("file_id")))
+    typed = [f.name for f in fields if f.kind not in OBJECT_KINDS]
+    frame = plain.select(typed).to_pandas(types_mapper=mapping.get)
+    objects: Dict[str, Any] = {}
+    if any(f.kind == "value" for f in fields):
+        objects.update(decode_bounds(plain))
+    for f in fields:
+        if f.kind == "strs":
+            objects[f.name] = _object_array(plain.column(f.name).to_pylist())
+    for name, values in objects.items():
+        frame[name] = pd.Series(values, dtype=object)
     return frame[[f.name for f in fields]]
+
+
+def _object_array(values: List[Any]) -> np.ndarray:
+    # fromiter takes each value as it is: lists stay lists instead of becoming a dimension
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def from_frame(frame: "pd.DataFrame", fields: Sequence[Field], file_names: Optional[pa.Array] = None) -> Part:
@@ -81,41 +82,43 @@ def from_frame(frame: "pd.DataFrame", fields: Sequence[Field], file_names: Optio
     With ``file_names`` (the ``files`` part's), a nested table's ``file_name`` becomes its
     ``file_id``; a name that is not among them is a ``ValueError``.
     """
-    plain = {f.name: pa.array(frame[f.name].to_numpy(dtype=object, na_value=None), ARROW_TYPES[f.kind])
-             for f in fields if f.kind not in OBJECT_KINDS}
+    plain: Dict[str, pa.Array] = {}
+    for f in fields:
+        if f.kind == "value":
+            if f.name == "stats_min":
+                plain.update(encode_bounds(list(frame["stats_min"]), list(frame["stats_max"])))
+        else:
+            plain[f.name] = pa.array(frame[f.name].to_numpy(dtype=object, na_value=None), ARROW_TYPES[f.kind])
     if file_names is not None:
         file_id = pc.index_in(plain.pop("file_name"), value_set=file_names)
         if file_id.null_count:
             raise ValueError("a row names a file that is not in the files table")
         plain = {"file_id": file_id.cast(pa.int64()), **plain}
-    return Part(pa.table(plain) if plain else pa.table({}),
-                {f.name: list(frame[f.name]) for f in fields if f.kind in OBJECT_KINDS})
+    return pa.table(plain) if plain else pa.table({})
 
 
 def index_arrays(part: Part, fields: Sequence[Field]) -> Dict[str, pa.Array]:
-    """The index's columns of a part: typed arrays, bounds expanded (see :func:`encode_bounds`)."""
+    """The index's columns of a part (:func:`scanner.fields.stored`, index types; bounds by
+    :func:`index_bounds`)."""
     out: Dict[str, pa.Array] = {}
-    for f in fields:
-        if f.kind == "value":
-            if f.name == "stats_min":
-                out.update(encode_bounds(part.objects["stats_min"], part.objects["stats_max"]))
-        elif f.kind == "strs":
-            out[f.name] = pa.array(part.objects[f.name], ARROW_TYPES[f.kind])
-        else:
-            out[f.name] = part.plain.column(f.name).combine_chunks().cast(ARROW_TYPES[f.kind])
+    for name, kind in stored(tuple(fields)):
+        if name == "stats_kind":
+            out.update(index_bounds(part))
+        elif name not in out:
+            out[name] = part.column(name).combine_chunks().cast(ARROW_TYPES[kind])
     return out
 
 
 def from_index(table: pa.Table, fields: Sequence[Field]) -> Part:
     """Inverse of :func:`index_arrays` (``table`` has ``file_name``, or a nested table's
     ``file_id``, and the index columns)."""
-    objects = {f.name: table.column(f.name).to_pylist() for f in fields if f.kind == "strs"}
-    if any(f.kind == "value" for f in fields):
-        objects.update(decode_bounds(table))
-    names = [f.name for f in fields if f.kind not in OBJECT_KINDS]
-    if "file_id" in table.column_names:
-        names = ["file_id"] + [n for n in names if n != "file_name"]
-    return Part(table.select(names), objects)
+    columns = {"file_id": table.column("file_id")} if "file_id" in table.column_names else {}
+    for name, kind in stored(tuple(fields)):
+        if name == "stats_kind":
+            columns.update(from_index_bounds(table))
+        elif name not in columns and not (name == "file_name" and "file_id" in columns):
+            columns[name] = table.column(name)
+    return pa.table(columns)
 
 
 def files_fields(partition_columns: Sequence[str]) -> Tuple[Field, ...]:
@@ -136,10 +139,10 @@ def partition_columns(entries: Sequence[FileEntry]) -> Dict[str, List[Optional[s
 
 def nest(part: Part, fields: Sequence[Field], files: int) -> pa.Array:
     """A nested part's rows as a ``list<struct>`` per file (``files`` of them, in order)."""
-    owner = part.plain.column("file_id").to_numpy()
+    owner = part.column("file_id").to_numpy()
     if len(owner) > 1 and (np.diff(owner) < 0).any():
         order = np.argsort(owner, kind="stable")
-        part, owner = part.take(order), owner[order]
+        part, owner = part.take(pa.array(order)), owner[order]
     arrays = index_arrays(part, [f for f in fields if f.name != "file_name"])
     structs = pa.StructArray.from_arrays(list(arrays.values()), names=list(arrays))
     counts = np.bincount(owner, minlength=files)

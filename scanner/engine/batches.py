@@ -1,11 +1,11 @@
 """Batches: one C call parses the footers of a buffer into the catalogue's rows.
 
 :func:`parse` (``rugo._footer.parse_batch``) decodes every footer of a buffer and writes
-the catalogue's rows straight into Arrow-layout buffers (int64 values, bitmaps,
-large_string offsets and data), with no Python object per column chunk; only the
-statistics bounds (Python values of many types) and ``key_value_keys`` (a list per file)
-are Python lists. A batch is plain bytes and lists, so it crosses process boundaries as
-one cheap pickle, and any engine (local processes, dask tasks) can hand it back.
+the catalogue's rows straight into Arrow-layout buffers (int64 and float64 values,
+bitmaps, kind codes, string and list offsets and data), with no Python object per row:
+statistics bounds arrive as kind, text and typed copies (``scanner.fields.stored``). A
+batch is plain bytes, so it crosses process boundaries as one cheap pickle, and any
+engine (local processes, dask tasks) can hand it back.
 :mod:`scanner.engine.results` turns batches into Arrow tables.
 
 Light on purpose (no numpy, no pyarrow): every worker process imports it.
@@ -15,23 +15,21 @@ from __future__ import annotations
 from typing import Any, Dict, Sequence, Tuple
 
 from rugo import _footer
-from scanner.fields import COLUMNS, DETAILS, FILES, ROW_GROUPS, Field, parsed
+from scanner.fields import COLUMNS, DETAILS, FILES, ROW_GROUPS, Field, parsed, stored
 
-__all__ = ["Batch", "TABLE_FIELDS", "parse", "ARROW_KINDS"]
+__all__ = ["Batch", "TABLE_FIELDS", "parse"]
 
-#: A batch as ``parse`` returns it: table -> field -> buffers (or a list of Python values).
+#: A batch as ``parse`` returns it: table -> column -> its buffers (bytes, or None for a
+#: validity bitmap of no nulls).
 Batch = Dict[str, Dict[str, Any]]
-#: Field kinds held in Arrow-layout buffers (int64, large_string, bool); the other kinds
-#: (``value``: a statistics bound, ``strs``: a list of str) are Python lists.
-ARROW_KINDS = ("int", "str", "bool")
 
 
 def _engine_fields(fields: Tuple[Field, ...], per_file: bool) -> Tuple[Tuple[str, str], ...]:
     position = () if per_file else (("file_pos", "int"),)
-    return position + tuple((f.name, f.kind) for f in parsed(fields))
+    return position + stored(parsed(fields))
 
 
-#: table -> (field, kind) the parser fills; ``file_pos`` is a file's position in its batch.
+#: table -> (column, kind) the parser fills; ``file_pos`` is a file's position in its batch.
 TABLE_FIELDS: Dict[str, Tuple[Tuple[str, str], ...]] = {
     "files": _engine_fields(FILES, True),
     "columns": _engine_fields(COLUMNS, False),

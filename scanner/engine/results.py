@@ -13,31 +13,32 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 import pyarrow as pa
 
-from scanner.engine.batches import ARROW_KINDS, TABLE_FIELDS, Batch
+from scanner.engine.batches import TABLE_FIELDS, Batch
+from scanner.fields import BOUND_KINDS
 
 __all__ = ["Results", "Tables", "arrow_type"]
 
-_ARROW = {"int": pa.int64(), "str": pa.large_string(), "bool": pa.bool_()}
-assert tuple(_ARROW) == ARROW_KINDS
+_ARROW = {"int": pa.int64(), "float": pa.float64(), "str": pa.large_string(), "bool": pa.bool_(),
+          "kind": pa.dictionary(pa.int8(), pa.string()), "strs": pa.large_list(pa.large_string())}
+_KIND_NAMES = pa.array(BOUND_KINDS, pa.string())
 
 
-def arrow_type(kind: str) -> Optional[pa.DataType]:
-    """Arrow type of a field kind in a batch; ``None`` for the kinds kept as Python lists."""
-    return _ARROW.get(kind)
+def arrow_type(kind: str) -> pa.DataType:
+    """Arrow type of a column kind in a batch (see :func:`scanner.fields.stored`)."""
+    return _ARROW[kind]
 
 
 class Tables(NamedTuple):
-    """A scan's rows as Arrow tables (``file_id``: the file's discovery index) and lists.
+    """A scan's rows as Arrow tables (``file_id``: the file's discovery index).
 
     ``files`` has one row per discovered file, in discovery order; ``columns`` and
     ``row_groups`` are sorted by ``file_id`` (stable: a file's rows keep their order).
-    ``objects[table][field]`` holds the Python-valued fields, row for row.
+    Columns are those of :data:`~scanner.engine.batches.TABLE_FIELDS`.
     """
 
     files: pa.Table
     columns: pa.Table
     row_groups: pa.Table
-    objects: Dict[str, Dict[str, List[Any]]]
 
 
 class Results:
@@ -97,19 +98,15 @@ class Results:
         scan does not keep both.
         """
         if self._tables is None:
-            files, file_objects = self._table("files", None)
-            columns, column_objects = self._table("columns", "file_pos")
-            row_groups, rg_objects = self._table("row_groups", "file_pos")
-            self._tables = Tables(files, columns, row_groups,
-                                  {"files": file_objects, "columns": column_objects, "row_groups": rg_objects})
+            self._tables = Tables(self._table("files", None), self._table("columns", "file_pos"),
+                                  self._table("row_groups", "file_pos"))
             self._batches = []
         return self._tables
 
-    def _table(self, name: str, position: Optional[str]) -> Tuple[pa.Table, Dict[str, List[Any]]]:
+    def _table(self, name: str, position: Optional[str]) -> pa.Table:
         fields = TABLE_FIELDS[name]
         ids: List[np.ndarray] = []
-        arrays: Dict[str, List[pa.Array]] = {f: [] for f, k in fields if f != position and arrow_type(k)}
-        objects: Dict[str, List[Any]] = {f: [] for f, k in fields if arrow_type(k) is None}
+        arrays: Dict[str, List[pa.Array]] = {f: [] for f, k in fields if f != position}
         for file_ids, batch in self._batches:
             table = batch[name]
             length = _length(table, fields)
@@ -121,20 +118,15 @@ class Results:
                 ids.append(file_ids[np.frombuffer(table[position][0], dtype=np.int64)])
             for field, kind in fields:
                 if field in arrays:
-                    arrays[field].append(_wrap(arrow_type(kind), length, table[field]))
-                elif field in objects:
-                    objects[field].extend(table[field])
+                    arrays[field].append(_wrap(kind, length, table[field]))
         if position is None and self._errors:  # files that failed before parsing
             error_ids = np.fromiter(self._errors, dtype=np.int64, count=len(self._errors))
             ids.append(error_ids)
             for field, kind in fields:
-                if field in arrays:
-                    values = ([self._errors[i][0] for i in error_ids.tolist()] if field == "error_type" else
-                              [self._errors[i][1] for i in error_ids.tolist()] if field == "error" else None)
-                    arrays[field].append(pa.array(values, arrow_type(kind)) if values is not None
-                                         else pa.nulls(len(error_ids), arrow_type(kind)))
-                elif field in objects:
-                    objects[field].extend([None] * len(error_ids))
+                values = ([self._errors[i][0] for i in error_ids.tolist()] if field == "error_type" else
+                          [self._errors[i][1] for i in error_ids.tolist()] if field == "error" else None)
+                arrays[field].append(pa.array(values, arrow_type(kind)) if values is not None
+                                     else pa.nulls(len(error_ids), arrow_type(kind)))
         file_id = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
         columns = {"file_id": pa.array(file_id)}
         for field, kind in fields:
@@ -143,11 +135,8 @@ class Results:
                 columns[field] = pa.concat_arrays(chunks) if chunks else pa.array([], arrow_type(kind))
         table = pa.table(columns)
         if len(file_id) > 1 and (np.diff(file_id) < 0).any():  # batches come back out of order
-            order = np.argsort(file_id, kind="stable")
-            table = table.take(pa.array(order))
-            pick = order.tolist()
-            objects = {field: [values[i] for i in pick] for field, values in objects.items()}
-        return table, objects
+            table = table.take(pa.array(np.argsort(file_id, kind="stable")))
+        return table
 
 
 def _length(table: Dict[str, Any], fields: Tuple[Tuple[str, str], ...]) -> int:
@@ -156,9 +145,15 @@ def _length(table: Dict[str, Any], fields: Tuple[Tuple[str, str], ...]) -> int:
     return len(table[field][0]) // 8
 
 
-def _wrap(kind: pa.DataType, length: int, column: Tuple[Any, ...]) -> pa.Array:
+def _wrap(kind: str, length: int, column: Tuple[Any, ...]) -> pa.Array:
     """One buffer column of a batch as an Arrow array over the same memory."""
     validity = None if column[-1] is None else pa.py_buffer(column[-1])
     data = [pa.py_buffer(b) for b in column[:-1]]
-    return pa.Array.from_buffers(kind, length, [validity, *data])
-
+    if kind == "kind":  # int8 codes into BOUND_KINDS
+        codes = pa.Array.from_buffers(pa.int8(), length, [validity, data[0]])
+        return pa.DictionaryArray.from_arrays(codes, _KIND_NAMES)
+    if kind == "strs":  # list offsets, then the strings' offsets and bytes
+        strings = len(column[1]) // 8 - 1
+        child = pa.Array.from_buffers(pa.large_string(), strings, [None, data[1], data[2]])
+        return pa.Array.from_buffers(arrow_type(kind), length, [validity, data[0]], children=[child])
+    return pa.Array.from_buffers(arrow_type(kind), length, [validity, *data])
