@@ -169,3 +169,30 @@ def test_index_bounds_written_by_the_parser_equal_those_encoded_from_python_valu
 def test_corpus_index_bounds_equal_those_encoded_from_python_values() -> None:
     cat = build_catalogue(CORPUS, workers=2, detail="row_groups", progress=False)
     _assert_same_index(cat.to_arrow(), _index_from_python_values(cat))
+
+
+def test_index_bound_texts_of_extreme_values_equal_python_encoding(tmp_path: Path) -> None:
+    """The parser's own number and date formatting at the edges (int64 limits, year 1 and
+    9999, microseconds, uint64 above int64, floats that print in exponent form)."""
+    import datetime as dt
+
+    extremes = pa.table({
+        "i64": pa.array([-(2**63), 2**63 - 1, 0], pa.int64()),
+        "i32": pa.array([-(2**31), 2**31 - 1, -7], pa.int32()),
+        "u64": pa.array([0, 2**64 - 1, 2**63], pa.uint64()),
+        "f64": pa.array([1e-300, 1e16, -0.0]),
+        "f32": pa.array([0.1, 3.4e38, -1e-7], pa.float32()),
+        "date": pa.array([dt.date(1, 1, 1), dt.date(9999, 12, 31), dt.date(1970, 1, 1)]),
+        "ts": pa.array([dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+                        dt.datetime(2024, 2, 29, 0, 0, 0, 1)], pa.timestamp("us", tz="UTC")),
+        "t": pa.array([dt.time(0, 0), dt.time(23, 59, 59, 999999), dt.time(12, 0, 0, 5)], pa.time64("us")),
+    })
+    for i in range(3):  # one row per row group too: the bounds aggregate over row groups
+        write(tmp_path / f"x{i}.parquet", extremes.slice(i, 1))
+    write(tmp_path / "all.parquet", extremes)
+    cat = build_catalogue(tmp_path, workers=1, detail="row_groups", progress=False)
+    assert set(cat.files.status) == {"ok"}
+    _assert_same_index(cat.to_arrow(), _index_from_python_values(cat))
+    texts = set(cat.to_arrow().column("columns").combine_chunks().flatten().field("stats_max").to_pylist())
+    assert {"9223372036854775807", "18446744073709551615", "9999-12-31T23:59:59.999999+00:00",
+            "23:59:59.999999", "9999-12-31"} <= texts

@@ -25,6 +25,32 @@
 
 #include <datetime.h>
 
+/* `width` digits of v (0 <= v), zero-padded, at p; returns p past them */
+static char *digits(char *p, uint64_t v, int width)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n < width)
+        tmp[n++] = '0';
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* "%lld" without the cost of printf (a catalogue formats millions of bounds) */
+static int put_int_text(gbuf *text, int64_t v)
+{
+    char buf[24], *p = buf;
+    if (v < 0)
+        *p++ = '-';
+    p = digits(p, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, 1);
+    return gb_put(text, buf, (size_t)(p - buf));
+}
+
 static int put_hex(gbuf *text, const uint8_t *p, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
@@ -67,19 +93,32 @@ static int put_isoformat(gbuf *text, PyTypeObject *cls, PyObject *o)
     return rc;
 }
 
+/* "HH:MM:SS" and ".ffffff" when us is not 0, as time.isoformat() */
 static int put_fmt_time(gbuf *text, int h, int m, int s, int us)
 {
-    char buf[32];
-    int n = us ? snprintf(buf, sizeof buf, "%02d:%02d:%02d.%06d", h, m, s, us)
-               : snprintf(buf, sizeof buf, "%02d:%02d:%02d", h, m, s);
-    return gb_put(text, buf, (size_t)n);
+    char buf[16], *p = buf;
+    p = digits(p, (uint64_t)h, 2);
+    *p++ = ':';
+    p = digits(p, (uint64_t)m, 2);
+    *p++ = ':';
+    p = digits(p, (uint64_t)s, 2);
+    if (us) {
+        *p++ = '.';
+        p = digits(p, (uint64_t)us, 6);
+    }
+    return gb_put(text, buf, (size_t)(p - buf));
 }
 
+/* "YYYY-MM-DD" (year 1..9999), as date.isoformat() */
 static int put_fmt_date(gbuf *text, int y, int m, int d)
 {
-    char buf[24];
-    int n = snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-    return gb_put(text, buf, (size_t)n);
+    char buf[16], *p = buf;
+    p = digits(p, (uint64_t)y, 4);
+    *p++ = '-';
+    p = digits(p, (uint64_t)m, 2);
+    *p++ = '-';
+    p = digits(p, (uint64_t)d, 2);
+    return gb_put(text, buf, (size_t)(p - buf));
 }
 
 /* datetime.isoformat(v) for a naive or UTC value, written here; other zones through Python */
@@ -118,8 +157,7 @@ int bound_encode(const rugo_state *rs, PyObject *v, bound *out, gbuf *text)
             return put_py_text(text, v, 0);
         out->has_int = 1;
         out->i = i;
-        char buf[24];
-        return gb_put(text, buf, (size_t)snprintf(buf, sizeof buf, "%lld", i));
+        return put_int_text(text, i);
     }
     if (PyFloat_Check(v)) {
         out->kind = BOUND_FLOAT;
