@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
+import scanner.catalogue
 from rugo import _footer
 from scanner import Catalogue, ScanError, build_catalogue, scan_file
 from scanner.catalogue import COLUMNS, FILES, ROW_GROUPS, decode_bound, encode_bound
@@ -217,15 +218,35 @@ def test_write_replaces_atomically(catalogue: Catalogue, tmp_path: Path, monkeyp
     catalogue.write(path)
     before = path.read_bytes()
 
-    def failing_write(table, where, **kwargs):
-        where.write(b"PAR1 half an index")
-        raise OSError(28, "No space left on device")
+    written = []
+    real_write = pq.ParquetWriter.write_table
 
-    monkeypatch.setattr(pq, "write_table", failing_write)
+    def failing_write(self, table, *args, **kwargs):  # the first slice lands, then the disk is full
+        if written:
+            raise OSError(28, "No space left on device")
+        written.append(table.num_rows)
+        real_write(self, table, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", failing_write)
+    monkeypatch.setattr(scanner.catalogue, "INDEX_SLICE_FILES", 5)  # several slices
     with pytest.raises(OSError):
         catalogue.write(path)
+    assert written == [5]
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["index.parquet"]
+
+
+def test_index_written_in_slices_equals_the_whole(catalogue: Catalogue, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scanner.catalogue, "INDEX_SLICE_FILES", 3)
+    catalogue.write(tmp_path / "sliced.parquet")
+    sliced = pq.read_table(tmp_path / "sliced.parquet")
+    assert pq.ParquetFile(tmp_path / "sliced.parquet").num_row_groups == -(-len(catalogue.files) // 3)
+    assert sliced.equals(catalogue.to_arrow())
+    pq.write_table(catalogue.to_arrow(), tmp_path / "whole.parquet")
+    again, whole = Catalogue.read(tmp_path / "sliced.parquet"), Catalogue.read(tmp_path / "whole.parquet")
+    for name in ("files", "columns", "row_groups"):
+        assert_frame_equal(getattr(again, name), getattr(whole, name))
 
 
 def test_read_rejects_other_parquet(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Sequence, Union
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from scanner.catalogue.bounds import decode_bound, encode_bound
 from scanner.catalogue.frames import (Part, files_fields, from_frame, from_index, index_arrays, nest,
-                                      partition_columns, to_frame, unnest)
+                                      partition_columns, sorted_by_file, to_frame, unnest)
 from scanner.catalogue.index import INDEX_FORMAT, INDEX_METADATA_KEY, is_index, write_atomically
 from scanner.engine.results import Results, Tables
 from scanner.entries import SKIP_INDEX, FileEntry
@@ -44,6 +44,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+#: Files per slice of the index as it is written (a row group each): a slice of a lake of
+#: small files holds a few hundred thousand nested rows, tens of MiB.
+INDEX_SLICE_FILES = 65_536
 
 
 class Catalogue:
@@ -177,21 +181,37 @@ class Catalogue:
 
     def to_arrow(self) -> pa.Table:
         """The index as an Arrow table: one row per file, ``columns`` / ``row_groups`` nested."""
-        parts = self._current()
-        arrays = index_arrays(parts["files"], files_fields(self.partition_columns))
-        nested = [("columns", COLUMNS)] + ([("row_groups", ROW_GROUPS)] if self.detail == "row_groups" else [])
-        for name, fields in nested:
-            arrays[name] = nest(parts[name], fields, len(arrays["file_name"]))
-        meta = {"format": INDEX_FORMAT, "detail": self.detail,
-                "partition_columns": self.partition_columns, "skipped": self.skipped}
-        return pa.table(arrays).replace_schema_metadata({INDEX_METADATA_KEY: json.dumps(meta)})
+        return pa.concat_tables(self._index_slices(None))
 
     def write(self, path: PathLike) -> None:
         """Write the Parquet index to ``path`` atomically (temporary file, fsync, rename).
 
-        Readers of ``path`` see the old index or the new one, never a part of one.
+        Readers of ``path`` see the old index or the new one, never a part of one. The
+        index is made and written :data:`INDEX_SLICE_FILES` files at a time, so that
+        writing a large lake's index holds one slice of it in memory, not a copy of all.
         """
-        write_atomically(self.to_arrow(), path)
+        write_atomically(self._index_slices(INDEX_SLICE_FILES), path)
+
+    def _index_slices(self, files_per_slice: Optional[int]) -> Iterator[pa.Table]:
+        """The index as tables of ``files_per_slice`` files each (``None``: one table)."""
+        parts = self._current()
+        files = parts["files"]
+        count = len(files)
+        fields = files_fields(self.partition_columns)
+        nested = [("columns", COLUMNS)] + ([("row_groups", ROW_GROUPS)] if self.detail == "row_groups" else [])
+        rows = {name: sorted_by_file(parts[name]) for name, _ in nested}
+        owners = {name: part.column("file_id").to_numpy() for name, part in rows.items()}
+        meta = {INDEX_METADATA_KEY: json.dumps({"format": INDEX_FORMAT, "detail": self.detail,
+                                                "partition_columns": self.partition_columns,
+                                                "skipped": self.skipped})}
+        step = files_per_slice or max(count, 1)
+        for first in range(0, max(count, 1), step):
+            size = min(step, count - first)
+            arrays = index_arrays(files.slice(first, size), fields)
+            for name, nested_fields in nested:
+                low, high = np.searchsorted(owners[name], [first, first + size])
+                arrays[name] = nest(rows[name].slice(low, high - low), nested_fields, size, first)
+            yield pa.table(arrays).replace_schema_metadata(meta)
 
     @classmethod
     def read(cls, path: PathLike) -> "Catalogue":

@@ -58,8 +58,11 @@ def to_frame(part: Part, fields: Sequence[Field], file_names: Optional[pa.Array]
     plain = part
     if "file_id" in plain.column_names:
         plain = plain.append_column("file_name", pc.take(file_names, plain.column("file_id")))
-    typed = [f.name for f in fields if f.kind not in OBJECT_KINDS]
-    frame = plain.select(typed).to_pandas(types_mapper=mapping.get)
+    typed = plain.select([f.name for f in fields if f.kind not in OBJECT_KINDS])
+    for position, field in enumerate(typed.schema):
+        if pa.types.is_dictionary(field.type):  # few-valued text, kept encoded: plain strings here
+            typed = typed.set_column(position, field.name, typed.column(position).cast(field.type.value_type))
+    frame = typed.to_pandas(types_mapper=mapping.get)
     objects: Dict[str, Any] = {}
     if any(f.kind == "value" for f in fields):
         objects.update(decode_bounds(plain))
@@ -105,7 +108,7 @@ def index_arrays(part: Part, fields: Sequence[Field]) -> Dict[str, pa.Array]:
         if name == "stats_kind":
             out.update(index_bounds(part))
         elif name not in out:
-            out[name] = part.column(name).combine_chunks().cast(ARROW_TYPES[kind])
+            out[name] = part.column(name).cast(ARROW_TYPES[kind]).combine_chunks()
     return out
 
 
@@ -137,12 +140,18 @@ def partition_columns(entries: Sequence[FileEntry]) -> Dict[str, List[Optional[s
     return {f"partition_{key}" if key in fixed else key: [p.get(key) for p in partitions] for key in keys}
 
 
-def nest(part: Part, fields: Sequence[Field], files: int) -> pa.Array:
-    """A nested part's rows as a ``list<struct>`` per file (``files`` of them, in order)."""
+def sorted_by_file(part: Part) -> Part:
+    """A nested part with its rows in ``file_id`` order (stable)."""
     owner = part.column("file_id").to_numpy()
     if len(owner) > 1 and (np.diff(owner) < 0).any():
-        order = np.argsort(owner, kind="stable")
-        part, owner = part.take(pa.array(order)), owner[order]
+        return part.take(pa.array(np.argsort(owner, kind="stable")))
+    return part
+
+
+def nest(part: Part, fields: Sequence[Field], files: int, first: int = 0) -> pa.Array:
+    """A nested part's rows (sorted by file, see :func:`sorted_by_file`) as a
+    ``list<struct>`` per file: ``files`` of them, from file ``first`` on."""
+    owner = part.column("file_id").to_numpy() - first
     arrays = index_arrays(part, [f for f in fields if f.name != "file_name"])
     structs = pa.StructArray.from_arrays(list(arrays.values()), names=list(arrays))
     counts = np.bincount(owner, minlength=files)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Union
+from typing import Iterable, Union
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,8 +32,9 @@ def is_index(path: PathLike) -> bool:
     return INDEX_METADATA_KEY.encode() in metadata
 
 
-def write_atomically(table: pa.Table, path: PathLike) -> None:
-    """Write ``table`` as Parquet (zstd) to ``path``: temporary file, fsync, rename.
+def write_atomically(tables: Iterable[pa.Table], path: PathLike) -> None:
+    """Write ``tables`` (of one schema, the first's) as one Parquet file (zstd), a row
+    group or more each, to ``path``: temporary file, fsync, rename.
 
     Readers of ``path`` see the old file or the new one, never a part of one; a failed
     write leaves nothing behind.
@@ -42,7 +43,15 @@ def write_atomically(table: pa.Table, path: PathLike) -> None:
     temporary = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         with open(temporary, "wb") as f:
-            pq.write_table(table, f, compression="zstd")
+            writer = None
+            try:
+                for table in tables:
+                    if writer is None:
+                        writer = pq.ParquetWriter(f, table.schema, compression="zstd")
+                    writer.write_table(table)
+            finally:
+                if writer is not None:
+                    writer.close()
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)

@@ -1,10 +1,12 @@
 """Results: an engine's batches as Arrow tables, in discovery order.
 
-:class:`Results` collects batches (:mod:`scanner.engine.batches`, tagged with the
-discovery index of each file) and the files that failed before any parse;
-:meth:`Results.tables` turns them into the three tables Arrow-first:
-``pa.Array.from_buffers`` over each batch's buffers, one concatenation, one stable sort
-by file. Everything after it is engine-agnostic.
+:class:`Results` turns each batch (:mod:`scanner.engine.batches`, tagged with the
+discovery index of each file) into Arrow tables as it arrives: ``pa.Array.from_buffers``
+over the batch's buffers, with the few-valued text columns (:data:`DICTIONARY_FIELDS`:
+types, codecs, paths, writers) dictionary-encoded, which keeps a lake of millions of
+column rows a fraction of its size. :meth:`Results.tables` puts the chunks in file order
+without copying them (a copy only when batches interleave). Everything after it is
+engine-agnostic.
 """
 from __future__ import annotations
 
@@ -21,11 +23,21 @@ __all__ = ["Results", "Tables", "arrow_type"]
 _ARROW = {"int": pa.int64(), "float": pa.float64(), "str": pa.large_string(), "bool": pa.bool_(),
           "kind": pa.dictionary(pa.int8(), pa.string()), "strs": pa.large_list(pa.large_string())}
 _KIND_NAMES = pa.array(BOUND_KINDS, pa.string())
+#: Text columns with few distinct values per batch, kept dictionary-encoded.
+DICTIONARY_FIELDS = frozenset({"path_in_schema", "type", "logical_type", "encodings", "compression",
+                               "created_by", "schema_fingerprint", "encryption_algorithm", "error_type"})
+#: Their type: dictionary-encoded ``large_string`` (each chunk its own dictionary).
+DICTIONARY_TYPE = pa.dictionary(pa.int32(), pa.large_string())
 
 
 def arrow_type(kind: str) -> pa.DataType:
     """Arrow type of a column kind in a batch (see :func:`scanner.fields.stored`)."""
     return _ARROW[kind]
+
+
+def column_type(field: str, kind: str) -> pa.DataType:
+    """Arrow type of a column of the tables :meth:`Results.tables` gives."""
+    return DICTIONARY_TYPE if field in DICTIONARY_FIELDS else _ARROW[kind]
 
 
 class Tables(NamedTuple):
@@ -54,7 +66,8 @@ class Results:
         self.remaining = count
         #: files parsed again because a worker died while parsing them
         self.retried = 0
-        self._batches: List[Tuple[np.ndarray, Batch]] = []
+        #: table -> (file ids of its rows, its rows) per batch
+        self._chunks: Dict[str, List[Tuple[np.ndarray, pa.Table]]] = {name: [] for name in TABLE_FIELDS}
         self._errors: Dict[int, Tuple[str, str]] = {}
         self._tables: Optional[Tables] = None
         #: file id -> (size, mtime_ns, etag) a remote answer told (HTTP has no listing)
@@ -66,8 +79,17 @@ class Results:
         self.remaining += count
 
     def add_batch(self, file_ids: Sequence[int], batch: Batch) -> None:
-        """Store a parsed batch whose files are ``file_ids`` (in span order)."""
-        self._batches.append((np.asarray(file_ids, dtype=np.int64), batch))
+        """Store a parsed batch whose files are ``file_ids`` (in span order), as Arrow."""
+        ids = np.asarray(file_ids, dtype=np.int64)
+        for name, fields in TABLE_FIELDS.items():
+            table = batch[name]
+            length = _length(table, fields)
+            if not length:
+                continue
+            position = table.get("file_pos")
+            rows = ids if position is None else ids[np.frombuffer(position[0], dtype=np.int64)]
+            self._chunks[name].append((rows, pa.table({field: _column(field, kind, length, table[field])
+                                                       for field, kind in fields if field != "file_pos"})))
         self.remaining -= len(file_ids)
 
     def add_error(self, file_id: int, error_type: str, error: str) -> None:
@@ -94,47 +116,40 @@ class Results:
     def tables(self) -> Tables:
         """The rows of every table, in discovery order (see :class:`Tables`).
 
-        Made once: the batches are let go of then (the tables hold copies), so that a large
-        scan does not keep both.
+        Made once; the tables hold the batches' memory (chunked, not copied).
         """
         if self._tables is None:
-            self._tables = Tables(self._table("files", None), self._table("columns", "file_pos"),
-                                  self._table("row_groups", "file_pos"))
-            self._batches = []
+            if self._errors:  # files that failed before parsing
+                error_ids = np.fromiter(self._errors, dtype=np.int64, count=len(self._errors))
+                self._chunks["files"].append((error_ids, self._error_rows(error_ids)))
+            self._tables = Tables(*(self._table(name) for name in ("files", "columns", "row_groups")))
+            self._chunks = {name: [] for name in TABLE_FIELDS}
         return self._tables
 
-    def _table(self, name: str, position: Optional[str]) -> pa.Table:
-        fields = TABLE_FIELDS[name]
-        ids: List[np.ndarray] = []
-        arrays: Dict[str, List[pa.Array]] = {f: [] for f, k in fields if f != position}
-        for file_ids, batch in self._batches:
-            table = batch[name]
-            length = _length(table, fields)
-            if not length:
-                continue
-            if position is None:
-                ids.append(file_ids)
-            else:
-                ids.append(file_ids[np.frombuffer(table[position][0], dtype=np.int64)])
-            for field, kind in fields:
-                if field in arrays:
-                    arrays[field].append(_wrap(kind, length, table[field]))
-        if position is None and self._errors:  # files that failed before parsing
-            error_ids = np.fromiter(self._errors, dtype=np.int64, count=len(self._errors))
-            ids.append(error_ids)
-            for field, kind in fields:
-                values = ([self._errors[i][0] for i in error_ids.tolist()] if field == "error_type" else
-                          [self._errors[i][1] for i in error_ids.tolist()] if field == "error" else None)
-                arrays[field].append(pa.array(values, arrow_type(kind)) if values is not None
-                                     else pa.nulls(len(error_ids), arrow_type(kind)))
-        file_id = np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
-        columns = {"file_id": pa.array(file_id)}
-        for field, kind in fields:
-            if field in arrays:
-                chunks = arrays[field]
-                columns[field] = pa.concat_arrays(chunks) if chunks else pa.array([], arrow_type(kind))
-        table = pa.table(columns)
-        if len(file_id) > 1 and (np.diff(file_id) < 0).any():  # batches come back out of order
+    def _error_rows(self, error_ids: np.ndarray) -> pa.Table:
+        """``files`` rows of the files that failed before parsing: error type and message."""
+        columns = {}
+        for field, kind in TABLE_FIELDS["files"]:
+            values = ([self._errors[i][0] for i in error_ids.tolist()] if field == "error_type" else
+                      [self._errors[i][1] for i in error_ids.tolist()] if field == "error" else None)
+            columns[field] = (pa.nulls(len(error_ids), arrow_type(kind)) if values is None
+                              else pa.array(values, arrow_type(kind)))
+            if field in DICTIONARY_FIELDS:
+                columns[field] = columns[field].dictionary_encode()
+        return pa.table(columns)
+
+    def _table(self, name: str) -> pa.Table:
+        """One table's chunks in file order: by their first file, then (when batches
+        interleave, as retries of single files do) one stable sort of the rows."""
+        chunks = sorted(self._chunks[name], key=lambda chunk: chunk[0][0])
+        schema = pa.schema([("file_id", pa.int64())] + [(field, column_type(field, kind))
+                                                         for field, kind in TABLE_FIELDS[name] if field != "file_pos"])
+        if not chunks:
+            return schema.empty_table()
+        file_id = np.concatenate([ids for ids, _ in chunks])
+        table = pa.concat_tables([rows for _, rows in chunks])
+        table = table.add_column(0, "file_id", pa.chunked_array([pa.array(ids) for ids, _ in chunks], pa.int64()))
+        if len(file_id) > 1 and (np.diff(file_id) < 0).any():
             table = table.take(pa.array(np.argsort(file_id, kind="stable")))
         return table
 
@@ -143,6 +158,12 @@ def _length(table: Dict[str, Any], fields: Tuple[Tuple[str, str], ...]) -> int:
     """Rows of a batch's table: the length of its first int64 column."""
     field = next(f for f, kind in fields if kind == "int")
     return len(table[field][0]) // 8
+
+
+def _column(field: str, kind: str, length: int, column: Tuple[Any, ...]) -> pa.Array:
+    """A batch's column as kept: wrapped, and dictionary-encoded when few-valued."""
+    array = _wrap(kind, length, column)
+    return array.dictionary_encode() if field in DICTIONARY_FIELDS else array
 
 
 def _wrap(kind: str, length: int, column: Tuple[Any, ...]) -> pa.Array:
