@@ -12,13 +12,14 @@ Data flows one way::
                        ▼                                     │ walk still runs
                   workers ×N ── long-lived, spawned: map each block once (read-only), one
                        │         C call per batch (rugo._footer.parse_batch): footers -> rows
-                       │ one batch: Arrow-layout buffers + bound lists; failures are rows
+                       │ one batch: Arrow-layout buffers (bounds: kind, text, typed copies);
+                       │ failures are rows
                        ▼
-  engine/         results.Results ── all batches -> Arrow tables in discovery order
-                       │             (from_buffers, one concat, one stable sort)
+  engine/         results.Results ── each batch -> Arrow on arrival (from_buffers, few-valued
+                       │             text dictionary-encoded); tables chunked in file order
                        ▼
-  catalogue/      Catalogue ── one to_pandas per table: files / columns / row_groups with
-                               fixed dtypes (fields.py); write -> one Parquet index (index.py)
+  catalogue/      Catalogue ── Arrow parts; DataFrames (fixed dtypes, fields.py) made when
+                               asked for; write -> one Parquet index, in slices (index.py)
 
 Imports point down only: ``entries`` and ``fields`` at the bottom, then ``sources``,
 ``engine``, ``catalogue``, ``scan`` (the entry points) and ``__main__`` at the top.

@@ -16,6 +16,9 @@
  *   bool     (values: bytes bitmap, validity | None)
  *   code     (values: bytes of uint8, validity | None)  a bound's kind (bounds.h)
  *   string   (offsets: bytes of int64 n+1, data: bytes UTF-8, validity | None)  large_string
+ *   dict     (indices: bytes of int32, dictionary offsets: int64, dictionary data, validity
+ *            | None)  dictionary<int32, large_string>: the few-valued text columns (types,
+ *            codecs, paths, writers), each distinct text stored once per batch
  *   strings  (list offsets: int64 n+1, string offsets: int64, data, validity | None)
  *            large_list<large_string>
  * A statistics bound is seven columns (bounds.c): stats_kind, then the text, int and float
@@ -27,7 +30,7 @@
 
 /* ---------------------------------------------------------------- columns and tables */
 
-enum { K_I64, K_F64, K_BOOLEAN, K_STR, K_CODE, K_STRS };
+enum { K_I64, K_F64, K_BOOLEAN, K_STR, K_CODE, K_STRS, K_DICT };
 
 typedef struct {
     const char *name;
@@ -38,9 +41,11 @@ typedef struct {
     int kind;
     int64_t n;          /* rows */
     gbuf values;        /* int64 / float64 values | value bitmap | uint8 codes | int64 offsets (n + 1) */
-    gbuf child;         /* K_STRS: int64 offsets of the strings */
+    gbuf child;         /* K_STRS: int64 offsets of the strings; K_DICT: of the dictionary's */
     gbuf data;          /* string bytes */
     gbuf valid;         /* validity bitmap */
+    uint32_t *slots;    /* K_DICT: open-addressing hash of the dictionary (entry + 1; 0 empty) */
+    size_t nslots;      /* a power of two, at least twice the entries */
 } column;
 
 typedef struct {
@@ -56,20 +61,20 @@ typedef struct {
 
 /* Field orders are those of scanner.worker: FILE_FIELDS, COLUMN_FIELDS, ROW_GROUP_FIELDS. */
 static const field_decl FILE_DECL[] = {
-    {"error_type", K_STR}, {"error", K_STR}, {"num_rows", K_I64}, {"num_row_groups", K_I64},
-    {"num_columns", K_I64}, {"created_by", K_STR}, {"format_version", K_I64}, {"footer_size", K_I64},
-    {"total_compressed_size", K_I64}, {"total_uncompressed_size", K_I64}, {"schema_fingerprint", K_STR},
-    {"encryption_algorithm", K_STR}, {"key_value_keys", K_STRS},
+    {"error_type", K_DICT}, {"error", K_STR}, {"num_rows", K_I64}, {"num_row_groups", K_I64},
+    {"num_columns", K_I64}, {"created_by", K_DICT}, {"format_version", K_I64}, {"footer_size", K_I64},
+    {"total_compressed_size", K_I64}, {"total_uncompressed_size", K_I64}, {"schema_fingerprint", K_DICT},
+    {"encryption_algorithm", K_DICT}, {"key_value_keys", K_STRS},
 };
 enum { FI_ERROR_TYPE, FI_ERROR, FI_NUM_ROWS, FI_NUM_ROW_GROUPS, FI_NUM_COLUMNS, FI_CREATED_BY,
        FI_FORMAT_VERSION, FI_FOOTER_SIZE, FI_COMPRESSED, FI_UNCOMPRESSED, FI_FINGERPRINT, FI_ENCRYPTION,
        FI_KV_KEYS, FI_COUNT };
 
 static const field_decl COLUMN_DECL[] = {
-    {"file_pos", K_I64}, {"column_id", K_I64}, {"path_in_schema", K_STR}, {"type", K_STR},
-    {"logical_type", K_STR}, {"num_values", K_I64}, {"stats_null_count", K_I64},
+    {"file_pos", K_I64}, {"column_id", K_I64}, {"path_in_schema", K_DICT}, {"type", K_DICT},
+    {"logical_type", K_DICT}, {"num_values", K_I64}, {"stats_null_count", K_I64},
     {"total_compressed_size", K_I64}, {"total_uncompressed_size", K_I64}, BOUND_DECL,
-    {"encodings", K_STR}, {"compression", K_STR}, {"has_bloom_filter", K_BOOLEAN},
+    {"encodings", K_DICT}, {"compression", K_DICT}, {"has_bloom_filter", K_BOOLEAN},
     {"has_page_index", K_BOOLEAN},
 };
 enum { CO_FILE_POS, CO_COLUMN_ID, CO_PATH, CO_TYPE, CO_LOGICAL, CO_NUM_VALUES, CO_NULL_COUNT,
@@ -78,9 +83,9 @@ enum { CO_FILE_POS, CO_COLUMN_ID, CO_PATH, CO_TYPE, CO_LOGICAL, CO_NUM_VALUES, C
 
 static const field_decl ROW_GROUP_DECL[] = {
     {"file_pos", K_I64}, {"row_group_id", K_I64}, {"row_group_num_columns", K_I64}, {"column_id", K_I64},
-    {"encodings", K_STR}, {"compression", K_STR}, {"row_group_num_rows", K_I64}, {"row_group_bytes", K_I64},
-    {"row_group_compressed_bytes", K_I64}, {"num_values", K_I64}, {"path_in_schema", K_STR},
-    {"type", K_STR}, {"logical_type", K_STR}, BOUND_DECL, {"stats_null_count", K_I64}, {"stats_distinct_count", K_I64}, {"index_page_offset", K_I64},
+    {"encodings", K_DICT}, {"compression", K_DICT}, {"row_group_num_rows", K_I64}, {"row_group_bytes", K_I64},
+    {"row_group_compressed_bytes", K_I64}, {"num_values", K_I64}, {"path_in_schema", K_DICT},
+    {"type", K_DICT}, {"logical_type", K_DICT}, BOUND_DECL, {"stats_null_count", K_I64}, {"stats_distinct_count", K_I64}, {"index_page_offset", K_I64},
     {"dictionary_page_offset", K_I64}, {"data_page_offset", K_I64}, {"total_compressed_size", K_I64},
     {"total_uncompressed_size", K_I64}, {"bloom_filter_offset", K_I64}, {"bloom_filter_length", K_I64},
     {"min_is_exact", K_BOOLEAN}, {"max_is_exact", K_BOOLEAN}, {"column_index_offset", K_I64},
@@ -108,7 +113,7 @@ static int table_init(table *t, const field_decl *fields, int n)
         c->kind = fields[i].kind;
         if ((c->kind == K_STR || c->kind == K_STRS) && gb_i64(&c->values, 0) < 0)
             return -1;
-        if (c->kind == K_STRS && gb_i64(&c->child, 0) < 0)
+        if ((c->kind == K_STRS || c->kind == K_DICT) && gb_i64(&c->child, 0) < 0)
             return -1;
     }
     return 0;
@@ -121,6 +126,7 @@ static void table_free(table *t)
         gb_free(&t->cols[i].child);
         gb_free(&t->cols[i].data);
         gb_free(&t->cols[i].valid);
+        PyMem_RawFree(t->cols[i].slots);
     }
     PyMem_Free(t->cols);
     t->cols = NULL;
@@ -139,6 +145,7 @@ static void table_truncate(table *t, int64_t mark)
         case K_I64: case K_F64: c->values.n = (size_t)mark * 8; break;
         case K_BOOLEAN: c->values.n = ((size_t)mark + 7) / 8; break;
         case K_CODE: c->values.n = (size_t)mark; break;
+        case K_DICT: c->values.n = (size_t)mark * 4; break;   /* the dictionary keeps its entries */
         case K_STR: {
             int64_t end;
             memcpy(&end, c->values.p + (size_t)mark * 8, 8);
@@ -198,8 +205,82 @@ static int put_code(column *c, int present, int v)
     return 0;
 }
 
+/* FNV-1a */
+static uint32_t text_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+static size_t dict_entries(const column *c) { return c->child.n / 8 - 1; }
+
+static int dict_is(const column *c, uint32_t entry, const char *s, size_t n)
+{
+    int64_t at[2];
+    memcpy(at, c->child.p + (size_t)entry * 8, 16);
+    return (size_t)(at[1] - at[0]) == n && memcmp(c->data.p + at[0], s, n) == 0;
+}
+
+/* the slots for twice the entries, rehashed (-1 with MemoryError) */
+static int dict_grow(column *c)
+{
+    size_t entries = dict_entries(c), nslots = c->nslots ? c->nslots * 2 : 64;
+    uint32_t *slots = PyMem_RawCalloc(nslots, sizeof *slots);
+    if (!slots) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t e = 0; e < entries; e++) {
+        int64_t at[2];
+        memcpy(at, c->child.p + e * 8, 16);
+        size_t k = text_hash((const char *)c->data.p + at[0], (size_t)(at[1] - at[0])) & (nslots - 1);
+        while (slots[k])
+            k = (k + 1) & (nslots - 1);
+        slots[k] = (uint32_t)e + 1;
+    }
+    PyMem_RawFree(c->slots);
+    c->slots = slots;
+    c->nslots = nslots;
+    return 0;
+}
+
+/* the dictionary entry of s[0:n], added when new; -1 with MemoryError */
+static int64_t dict_entry(column *c, const char *s, size_t n)
+{
+    if (dict_entries(c) * 2 >= c->nslots && dict_grow(c) < 0)
+        return -1;
+    size_t k = text_hash(s, n) & (c->nslots - 1);
+    while (c->slots[k]) {
+        if (dict_is(c, c->slots[k] - 1, s, n))
+            return c->slots[k] - 1;
+        k = (k + 1) & (c->nslots - 1);
+    }
+    size_t entry = dict_entries(c);
+    if (entry >= INT32_MAX || gb_put(&c->data, s, n) < 0 || gb_i64(&c->child, (int64_t)c->data.n) < 0) {
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
+        return -1;
+    }
+    c->slots[k] = (uint32_t)entry + 1;
+    return (int64_t)entry;
+}
+
+static int put_index(column *c, int present, int32_t index)
+{
+    if (gb_put(&c->values, &index, sizeof index) < 0 || put_valid(c, present) < 0)
+        return -1;
+    c->n++;
+    return 0;
+}
+
 static int put_text(column *c, const char *s, size_t n)
 {
+    if (c->kind == K_DICT) {
+        int64_t entry = dict_entry(c, s, n);
+        return entry < 0 ? -1 : put_index(c, 1, (int32_t)entry);
+    }
     if (gb_put(&c->data, s, n) < 0 || gb_i64(&c->values, (int64_t)c->data.n) < 0 || put_valid(c, 1) < 0)
         return -1;
     c->n++;
@@ -214,6 +295,7 @@ static int put_null(column *c)
     case K_F64: return put_double(c, 0, 0.0);
     case K_BOOLEAN: return put_bool(c, 0, 0);
     case K_CODE: return put_code(c, 0, 0);
+    case K_DICT: return put_index(c, 0, 0);
     case K_STR: rc = gb_i64(&c->values, (int64_t)c->data.n); break;
     default: rc = gb_i64(&c->values, (int64_t)(c->child.n / 8 - 1)); break;   /* K_STRS: an empty list */
     }
@@ -279,6 +361,9 @@ static PyObject *column_result(const column *c)
                              bytes_of(&c->data, c->data.n), validity_of(c));
     case K_CODE:
         return Py_BuildValue("(NN)", bytes_of(&c->values, c->values.n), validity_of(c));
+    case K_DICT:
+        return Py_BuildValue("(NNNN)", bytes_of(&c->values, c->values.n), bytes_of(&c->child, c->child.n),
+                             bytes_of(&c->data, c->data.n), validity_of(c));
     case K_STR:
         return Py_BuildValue("(NNN)", bytes_of(&c->values, c->values.n), bytes_of(&c->data, c->data.n),
                              validity_of(c));

@@ -17,16 +17,23 @@ from typing import Any, Dict, Sequence, Tuple
 from rugo import _footer
 from scanner.fields import COLUMNS, DETAILS, FILES, ROW_GROUPS, Field, parsed, stored
 
-__all__ = ["Batch", "TABLE_FIELDS", "parse"]
+__all__ = ["Batch", "TABLE_FIELDS", "DICTIONARY_FIELDS", "parse"]
 
 #: A batch as ``parse`` returns it: table -> column -> its buffers (bytes, or None for a
 #: validity bitmap of no nulls).
 Batch = Dict[str, Dict[str, Any]]
 
 
+#: Text columns with few distinct values, which the parser dictionary-encodes (kind
+#: ``dict``: each distinct text once per batch).
+DICTIONARY_FIELDS = frozenset({"path_in_schema", "type", "logical_type", "encodings", "compression",
+                               "created_by", "schema_fingerprint", "encryption_algorithm", "error_type"})
+
+
 def _engine_fields(fields: Tuple[Field, ...], per_file: bool) -> Tuple[Tuple[str, str], ...]:
     position = () if per_file else (("file_pos", "int"),)
-    return position + stored(parsed(fields))
+    return position + tuple((name, "dict" if name in DICTIONARY_FIELDS else kind)
+                            for name, kind in stored(parsed(fields)))
 
 
 #: table -> (column, kind) the parser fills; ``file_pos`` is a file's position in its batch.

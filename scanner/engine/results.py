@@ -2,9 +2,9 @@
 
 :class:`Results` turns each batch (:mod:`scanner.engine.batches`, tagged with the
 discovery index of each file) into Arrow tables as it arrives: ``pa.Array.from_buffers``
-over the batch's buffers, with the few-valued text columns (:data:`DICTIONARY_FIELDS`:
-types, codecs, paths, writers) dictionary-encoded, which keeps a lake of millions of
-column rows a fraction of its size. :meth:`Results.tables` puts the chunks in file order
+over the batch's buffers (the few-valued text columns come dictionary-encoded from the
+parser: :data:`~scanner.engine.batches.DICTIONARY_FIELDS`), which keeps a lake of
+millions of column rows a fraction of its size. :meth:`Results.tables` puts the chunks in file order
 without copying them (a copy only when batches interleave). Everything after it is
 engine-agnostic.
 """
@@ -21,23 +21,15 @@ from scanner.fields import BOUND_KINDS
 __all__ = ["Results", "Tables", "arrow_type"]
 
 _ARROW = {"int": pa.int64(), "float": pa.float64(), "str": pa.large_string(), "bool": pa.bool_(),
-          "kind": pa.dictionary(pa.int8(), pa.string()), "strs": pa.large_list(pa.large_string())}
+          "kind": pa.dictionary(pa.int8(), pa.string()), "strs": pa.large_list(pa.large_string()),
+          "dict": pa.dictionary(pa.int32(), pa.large_string())}
 _KIND_NAMES = pa.array(BOUND_KINDS, pa.string())
-#: Text columns with few distinct values per batch, kept dictionary-encoded.
-DICTIONARY_FIELDS = frozenset({"path_in_schema", "type", "logical_type", "encodings", "compression",
-                               "created_by", "schema_fingerprint", "encryption_algorithm", "error_type"})
-#: Their type: dictionary-encoded ``large_string`` (each chunk its own dictionary).
-DICTIONARY_TYPE = pa.dictionary(pa.int32(), pa.large_string())
 
 
 def arrow_type(kind: str) -> pa.DataType:
     """Arrow type of a column kind in a batch (see :func:`scanner.fields.stored`)."""
     return _ARROW[kind]
 
-
-def column_type(field: str, kind: str) -> pa.DataType:
-    """Arrow type of a column of the tables :meth:`Results.tables` gives."""
-    return DICTIONARY_TYPE if field in DICTIONARY_FIELDS else _ARROW[kind]
 
 
 class Tables(NamedTuple):
@@ -88,7 +80,7 @@ class Results:
                 continue
             position = table.get("file_pos")
             rows = ids if position is None else ids[np.frombuffer(position[0], dtype=np.int64)]
-            self._chunks[name].append((rows, pa.table({field: _column(field, kind, length, table[field])
+            self._chunks[name].append((rows, pa.table({field: _wrap(kind, length, table[field])
                                                        for field, kind in fields if field != "file_pos"})))
         self.remaining -= len(file_ids)
 
@@ -133,16 +125,15 @@ class Results:
             values = ([self._errors[i][0] for i in error_ids.tolist()] if field == "error_type" else
                       [self._errors[i][1] for i in error_ids.tolist()] if field == "error" else None)
             columns[field] = (pa.nulls(len(error_ids), arrow_type(kind)) if values is None
+                              else pa.array(values, arrow_type("str")).dictionary_encode() if kind == "dict"
                               else pa.array(values, arrow_type(kind)))
-            if field in DICTIONARY_FIELDS:
-                columns[field] = columns[field].dictionary_encode()
         return pa.table(columns)
 
     def _table(self, name: str) -> pa.Table:
         """One table's chunks in file order: by their first file, then (when batches
         interleave, as retries of single files do) one stable sort of the rows."""
         chunks = sorted(self._chunks[name], key=lambda chunk: chunk[0][0])
-        schema = pa.schema([("file_id", pa.int64())] + [(field, column_type(field, kind))
+        schema = pa.schema([("file_id", pa.int64())] + [(field, arrow_type(kind))
                                                          for field, kind in TABLE_FIELDS[name] if field != "file_pos"])
         if not chunks:
             return schema.empty_table()
@@ -160,12 +151,6 @@ def _length(table: Dict[str, Any], fields: Tuple[Tuple[str, str], ...]) -> int:
     return len(table[field][0]) // 8
 
 
-def _column(field: str, kind: str, length: int, column: Tuple[Any, ...]) -> pa.Array:
-    """A batch's column as kept: wrapped, and dictionary-encoded when few-valued."""
-    array = _wrap(kind, length, column)
-    return array.dictionary_encode() if field in DICTIONARY_FIELDS else array
-
-
 def _wrap(kind: str, length: int, column: Tuple[Any, ...]) -> pa.Array:
     """One buffer column of a batch as an Arrow array over the same memory."""
     validity = None if column[-1] is None else pa.py_buffer(column[-1])
@@ -173,6 +158,11 @@ def _wrap(kind: str, length: int, column: Tuple[Any, ...]) -> pa.Array:
     if kind == "kind":  # int8 codes into BOUND_KINDS
         codes = pa.Array.from_buffers(pa.int8(), length, [validity, data[0]])
         return pa.DictionaryArray.from_arrays(codes, _KIND_NAMES)
+    if kind == "dict":  # int32 indices, then the dictionary's offsets and bytes
+        entries = len(column[1]) // 8 - 1
+        dictionary = pa.Array.from_buffers(pa.large_string(), entries, [None, data[1], data[2]])
+        indices = pa.Array.from_buffers(pa.int32(), length, [validity, data[0]])
+        return pa.DictionaryArray.from_arrays(indices, dictionary)
     if kind == "strs":  # list offsets, then the strings' offsets and bytes
         strings = len(column[1]) // 8 - 1
         child = pa.Array.from_buffers(pa.large_string(), strings, [None, data[1], data[2]])
