@@ -42,7 +42,8 @@ FILES = (
     Field("total_uncompressed_size", "int", "sum of the column chunks' uncompressed sizes"),
     Field("schema_fingerprint", "str", "16 hex digits; same schema, same value"),
     Field("encryption_algorithm", "str", "`AES_GCM_V1` / `AES_GCM_CTR_V1` for plaintext-footer encrypted files"),
-    Field("key_value_keys", "strs", "keys of the file's key/value metadata, in file order"),
+    Field("key_value_keys", "strs",
+          "keys of the file's key/value metadata, in file order (bytes that are not UTF-8 read as U+FFFD)"),
 )
 COLUMNS = (
     Field("file_name", "str", "the file"),
