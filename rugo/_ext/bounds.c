@@ -67,10 +67,9 @@ static int put_hex(gbuf *text, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* str(o) or repr(o), as UTF-8 */
-static int put_py_text(gbuf *text, PyObject *o, int use_repr)
+/* the UTF-8 of the str s (a new reference, stolen; NULL: an error is set) */
+static int put_owned_str(gbuf *text, PyObject *s)
 {
-    PyObject *s = use_repr ? PyObject_Repr(o) : PyObject_Str(o);
     if (!s)
         return -1;
     Py_ssize_t n;
@@ -80,17 +79,16 @@ static int put_py_text(gbuf *text, PyObject *o, int use_repr)
     return rc;
 }
 
+/* str(o) or repr(o), as UTF-8 */
+static int put_py_text(gbuf *text, PyObject *o, int use_repr)
+{
+    return put_owned_str(text, use_repr ? PyObject_Repr(o) : PyObject_Str(o));
+}
+
 /* cls.isoformat(o): the base class's method, as encode_bound calls it */
 static int put_isoformat(gbuf *text, PyTypeObject *cls, PyObject *o)
 {
-    PyObject *s = PyObject_CallMethod((PyObject *)cls, "isoformat", "O", o);
-    if (!s)
-        return -1;
-    Py_ssize_t n;
-    const char *p = PyUnicode_AsUTF8AndSize(s, &n);
-    int rc = p ? gb_put(text, p, (size_t)n) : -1;
-    Py_DECREF(s);
-    return rc;
+    return put_owned_str(text, PyObject_CallMethod((PyObject *)cls, "isoformat", "O", o));
 }
 
 /* "HH:MM:SS" and ".ffffff" when us is not 0, as time.isoformat() */

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from scanner.fields import BOUND_KINDS
 
 __all__ = ["encode_bound", "decode_bound", "encode_bounds", "decode_bounds", "index_bounds",
-           "from_index_bounds", "BOUND_FIELDS", "KINDS", "KIND_TYPE"]
+           "from_index_bounds", "object_array", "BOUND_FIELDS", "KINDS", "KIND_TYPE"]
 
 
 _KINDS: Tuple[Tuple[type, str, Callable[[Any], str]], ...] = (
@@ -243,13 +243,14 @@ def decode_bounds(table: pa.Table) -> Dict[str, np.ndarray]:
             elif kind != "str":
                 decoder = _DECODERS[kind]
                 got = [t if t is None else decoder(t) for t in got]
-            values[rows] = _object_array(got)
+            values[rows] = object_array(got)
         out[name] = values
     return out
 
 
-def _object_array(values: List[Any]) -> np.ndarray:
-    """``values`` as a 1-d object array, each value as it is."""
+def object_array(values: List[Any]) -> np.ndarray:
+    """``values`` as a 1-d object array, each value as it is (lists stay lists instead of
+    becoming a dimension)."""
     return np.fromiter(values, dtype=object, count=len(values))
 
 

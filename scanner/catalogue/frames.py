@@ -13,7 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scanner.catalogue.bounds import KIND_TYPE, decode_bounds, encode_bounds, from_index_bounds, index_bounds
+from scanner.catalogue.bounds import (KIND_TYPE, decode_bounds, encode_bounds, from_index_bounds, index_bounds,
+                                      object_array)
 from scanner.entries import FileEntry
 from scanner.fields import FILES, Field, stored
 
@@ -68,15 +69,10 @@ def to_frame(part: Part, fields: Sequence[Field], file_names: Optional[pa.Array]
         objects.update(decode_bounds(plain))
     for f in fields:
         if f.kind == "strs":
-            objects[f.name] = _object_array(plain.column(f.name).to_pylist())
+            objects[f.name] = object_array(plain.column(f.name).to_pylist())
     for name, values in objects.items():
         frame[name] = pd.Series(values, dtype=object)
     return frame[[f.name for f in fields]]
-
-
-def _object_array(values: List[Any]) -> np.ndarray:
-    # fromiter takes each value as it is: lists stay lists instead of becoming a dimension
-    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def from_frame(frame: "pd.DataFrame", fields: Sequence[Field], file_names: Optional[pa.Array] = None) -> Part:
