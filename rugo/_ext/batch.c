@@ -214,7 +214,8 @@ static uint32_t text_hash(const char *s, size_t n)
     return h;
 }
 
-static size_t dict_entries(const column *c) { return c->child.n / 8 - 1; }
+/* K_DICT: entries of the dictionary; K_STRS: strings in all lists so far */
+static size_t child_count(const column *c) { return c->child.n / 8 - 1; }
 
 static int dict_is(const column *c, uint32_t entry, const char *s, size_t n)
 {
@@ -226,7 +227,7 @@ static int dict_is(const column *c, uint32_t entry, const char *s, size_t n)
 /* the slots for twice the entries, rehashed (-1 with MemoryError) */
 static int dict_grow(column *c)
 {
-    size_t entries = dict_entries(c), nslots = c->nslots ? c->nslots * 2 : 64;
+    size_t entries = child_count(c), nslots = c->nslots ? c->nslots * 2 : 64;
     uint32_t *slots = PyMem_RawCalloc(nslots, sizeof *slots);
     if (!slots) {
         PyErr_NoMemory();
@@ -249,7 +250,7 @@ static int dict_grow(column *c)
 /* the dictionary entry of s[0:n], added when new; -1 with MemoryError */
 static int64_t dict_entry(column *c, const char *s, size_t n)
 {
-    if (dict_entries(c) * 2 >= c->nslots && dict_grow(c) < 0)
+    if (child_count(c) * 2 >= c->nslots && dict_grow(c) < 0)
         return -1;
     size_t k = text_hash(s, n) & (c->nslots - 1);
     while (c->slots[k]) {
@@ -257,7 +258,7 @@ static int64_t dict_entry(column *c, const char *s, size_t n)
             return c->slots[k] - 1;
         k = (k + 1) & (c->nslots - 1);
     }
-    size_t entry = dict_entries(c);
+    size_t entry = child_count(c);
     if (entry >= INT32_MAX || gb_put(&c->data, s, n) < 0 || gb_i64(&c->child, (int64_t)c->data.n) < 0) {
         if (!PyErr_Occurred())
             PyErr_NoMemory();
@@ -297,7 +298,7 @@ static int put_null(column *c)
     case K_CODE: return put_code(c, 0, 0);
     case K_DICT: return put_index(c, 0, 0);
     case K_STR: rc = gb_i64(&c->values, (int64_t)c->data.n); break;
-    default: rc = gb_i64(&c->values, (int64_t)(c->child.n / 8 - 1)); break;   /* K_STRS: an empty list */
+    default: rc = gb_i64(&c->values, (int64_t)child_count(c)); break;   /* K_STRS: an empty list */
     }
     if (rc < 0 || put_valid(c, 0) < 0)
         return -1;
@@ -330,7 +331,7 @@ static int put_strs(column *c, PyObject *items)
         if (rc < 0 || gb_i64(&c->child, (int64_t)c->data.n) < 0)
             return -1;
     }
-    if (gb_i64(&c->values, (int64_t)(c->child.n / 8 - 1)) < 0 || put_valid(c, 1) < 0)
+    if (gb_i64(&c->values, (int64_t)child_count(c)) < 0 || put_valid(c, 1) < 0)
         return -1;
     c->n++;
     return 0;

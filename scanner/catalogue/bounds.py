@@ -24,6 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from scanner.engine.results import KIND_NAMES as _KIND_NAMES
+from scanner.engine.results import arrow_type
 from scanner.fields import BOUND_KINDS
 
 __all__ = ["encode_bound", "decode_bound", "encode_bounds", "decode_bounds", "index_bounds",
@@ -54,8 +56,7 @@ _INT64 = (-(2**63), 2**63 - 1)
 #: A bound's kind in memory: the C parser's codes (``bounds.h``), in this order.
 KINDS = BOUND_KINDS
 #: The in-memory ``stats_kind`` type: int8 codes into :data:`KINDS`.
-KIND_TYPE = pa.dictionary(pa.int8(), pa.string())
-_KIND_NAMES = pa.array(KINDS, pa.string())
+KIND_TYPE = arrow_type("kind")
 _INDEX_KIND_NAMES = pa.array(["datetime" if k == "timestamp" else k for k in KINDS], pa.string())
 #: The columns a table's bounds are kept as, in order: the kind, then text, int and float
 #: copies of the minimum and of the maximum.
@@ -231,13 +232,14 @@ def decode_bounds(table: pa.Table) -> Dict[str, np.ndarray]:
         for code in np.unique(codes[codes >= 0]).tolist():
             rows = np.flatnonzero(codes == code)
             picked = pa.array(rows)
-            got = text.take(picked).to_pylist()
             kind = KINDS[code]
-            if kind == "int":
+            if kind == "float":
+                values[rows] = object_array(floats.take(picked).to_pylist())
+                continue
+            got = text.take(picked).to_pylist()
+            if kind == "int":  # the int64 copy, else (uint64 above it) the text
                 got = [t if t is None else (i if i is not None else int(t))
                        for t, i in zip(got, ints.take(picked).to_pylist())]
-            elif kind == "float":
-                got = floats.take(picked).to_pylist()
             elif kind == "timestamp":
                 got = [t if t is None else _timestamp(t, ns) for t, ns in zip(got, ints.take(picked).to_pylist())]
             elif kind != "str":
@@ -258,7 +260,7 @@ def _timestamp(text: str, ns: Optional[int]) -> Any:
     """The pandas ``Timestamp`` of ``ns`` nanoseconds in the zone ``text`` (its isoformat) has."""
     import pandas as pd
 
-    zone = dt.datetime.fromisoformat(text).tzinfo
+    value = dt.datetime.fromisoformat(text)
     if ns is None:  # from an index: microseconds only
-        return pd.Timestamp(dt.datetime.fromisoformat(text))
-    return pd.Timestamp(ns, tz=zone) if zone is not None else pd.Timestamp(ns)
+        return pd.Timestamp(value)
+    return pd.Timestamp(ns, tz=value.tzinfo) if value.tzinfo is not None else pd.Timestamp(ns)

@@ -4,9 +4,9 @@
 discovery index of each file) into Arrow tables as it arrives: ``pa.Array.from_buffers``
 over the batch's buffers (the few-valued text columns come dictionary-encoded from the
 parser: :data:`~scanner.engine.batches.DICTIONARY_FIELDS`), which keeps a lake of
-millions of column rows a fraction of its size. :meth:`Results.tables` puts the chunks in file order
-without copying them (a copy only when batches interleave). Everything after it is
-engine-agnostic.
+millions of column rows a fraction of its size. :meth:`Results.tables` puts the chunks in
+file order without copying them (a copy only when batches interleave). Everything after
+it is engine-agnostic.
 """
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ import pyarrow as pa
 from scanner.engine.batches import TABLE_FIELDS, Batch
 from scanner.fields import BOUND_KINDS
 
-__all__ = ["Results", "Tables", "arrow_type"]
+__all__ = ["Results", "Tables", "arrow_type", "KIND_NAMES"]
 
 _ARROW = {"int": pa.int64(), "float": pa.float64(), "str": pa.large_string(), "bool": pa.bool_(),
           "kind": pa.dictionary(pa.int8(), pa.string()), "strs": pa.large_list(pa.large_string()),
           "dict": pa.dictionary(pa.int32(), pa.large_string())}
-_KIND_NAMES = pa.array(BOUND_KINDS, pa.string())
+#: The dictionary of every ``stats_kind`` array: the kind names, in the parser's code order.
+KIND_NAMES = pa.array(BOUND_KINDS, pa.string())
 
 
 def arrow_type(kind: str) -> pa.DataType:
@@ -157,14 +158,11 @@ def _wrap(kind: str, length: int, column: Tuple[Any, ...]) -> pa.Array:
     data = [pa.py_buffer(b) for b in column[:-1]]
     if kind == "kind":  # int8 codes into BOUND_KINDS
         codes = pa.Array.from_buffers(pa.int8(), length, [validity, data[0]])
-        return pa.DictionaryArray.from_arrays(codes, _KIND_NAMES)
-    if kind == "dict":  # int32 indices, then the dictionary's offsets and bytes
-        entries = len(column[1]) // 8 - 1
-        dictionary = pa.Array.from_buffers(pa.large_string(), entries, [None, data[1], data[2]])
-        indices = pa.Array.from_buffers(pa.int32(), length, [validity, data[0]])
-        return pa.DictionaryArray.from_arrays(indices, dictionary)
-    if kind == "strs":  # list offsets, then the strings' offsets and bytes
-        strings = len(column[1]) // 8 - 1
-        child = pa.Array.from_buffers(pa.large_string(), strings, [None, data[1], data[2]])
-        return pa.Array.from_buffers(arrow_type(kind), length, [validity, data[0]], children=[child])
+        return pa.DictionaryArray.from_arrays(codes, KIND_NAMES)
+    if kind in ("dict", "strs"):  # per row an index or list offsets, then strings (offsets, bytes)
+        strings = pa.Array.from_buffers(pa.large_string(), len(column[1]) // 8 - 1, [None, data[1], data[2]])
+        if kind == "dict":
+            return pa.DictionaryArray.from_arrays(pa.Array.from_buffers(pa.int32(), length, [validity, data[0]]),
+                                                  strings)
+        return pa.Array.from_buffers(arrow_type(kind), length, [validity, data[0]], children=[strings])
     return pa.Array.from_buffers(arrow_type(kind), length, [validity, *data])
