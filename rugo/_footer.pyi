@@ -104,3 +104,42 @@ def parse_batch(buffer: Any, spans: Sequence[Tuple[Optional[int], Optional[int]]
     layout, the validity bitmap last (``None``: no nulls); bounds as ``stats_kind`` codes
     and text / int64 / float64 copies (``scanner.fields.stored``). See batch.c.
     """
+
+def list_directory(path: _Path, skip: str) -> Tuple[List[str], bytes, List[int], List[int],
+                                                     List[Optional[Tuple[int, int]]], int, bool]:
+    """One directory's entries, sorted by name and each ``stat``'ed, without the GIL.
+
+    ``readdir``, then a sort by the names' bytes, then ``fstatat`` per entry (links
+    followed: a broken link is a failed stat); ``.`` and ``..`` are left out.
+
+    Parameters
+    ----------
+    path : str or bytes or os.PathLike
+        The directory.
+    skip : str
+        Names starting with one of these characters are counted, not listed or stat'ed.
+
+    Returns
+    -------
+    names : list of str
+        The other names, decoded as ``os.fsdecode`` does, sorted by their bytes.
+    kinds : bytes
+        Per name: ``f`` regular file, ``d`` directory, ``o`` anything else (FIFO, socket,
+        device), ``e`` the stat failed.
+    sizes : list of int
+        Per name, the size; for ``e``, the errno of the failed stat.
+    mtimes : list of int
+        Per name, ``st_mtime_ns`` (0 for ``e``).
+    ids : list of (int, int) or None
+        Per name, ``(st_dev, st_ino)`` of a directory, else ``None``.
+    hidden : int
+        Names skipped for their first character.
+    ascii : bool
+        Every listed name is ASCII, so the byte order is also the order of the names as
+        ``str``; when not, a caller that needs that order sorts again.
+
+    Raises
+    ------
+    OSError
+        The directory cannot be opened or read (the subclass of its errno, with ``path``).
+    """

@@ -25,9 +25,10 @@ any depth and ``metadata/*`` matches everything below a top-level ``metadata`` d
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from collections import Counter
-from typing import Iterable, NamedTuple, Optional, Sequence, Tuple
+from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import unquote
 
 __all__ = ["FileEntry", "Partitions", "partition_of", "Selection", "IGNORED_PREFIXES", "HIVE_NULL",
@@ -111,6 +112,7 @@ class Selection:
         self.skipped: Counter = Counter()
         self._include = _Globs(self.include)
         self._exclude = _Globs(self.exclude)
+        self._ignored_directories = frozenset(os.path.dirname(path) for path in self.ignore)
 
     def hidden(self, name: str) -> bool:
         """Whether a name below a root is skipped as hidden (counted when it is)."""
@@ -118,6 +120,29 @@ class Selection:
             self.skipped[SKIP_HIDDEN] += 1
             return True
         return False
+
+    def count_hidden(self, count: int) -> None:
+        """Count ``count`` names found hidden elsewhere (a directory listing that skipped them)."""
+        if count:
+            self.skipped[SKIP_HIDDEN] += count
+
+    def keep_names(self, directory: str, relative: str, names: Sequence[str]) -> List[bool]:
+        """:meth:`keep` for the files ``names`` of one ``directory`` below a root.
+
+        ``relative`` is the directory's path relative to the root (``/``-separated, ``""``
+        for the root itself). The same answers and counts as :meth:`keep` per file, in one
+        pass: a directory of a lake holds thousands of files.
+        """
+        if self.include or self.exclude or directory in self._ignored_directories or _DEFAULT_EXCLUDES.pattern:
+            prefix = directory.rstrip(os.sep) + os.sep
+            relative_prefix = relative + "/" if relative else ""
+            return [self.keep(prefix + name, relative_prefix + name) for name in names]
+        suffixes = _DEFAULT_EXCLUDES.suffixes  # the default rules: a test of each name's suffix
+        kept = [not name.endswith(suffixes) for name in names]
+        sidecars = len(kept) - sum(kept)
+        if sidecars:
+            self.skipped[SKIP_SIDECAR] += sidecars
+        return kept
 
     def keep(self, path: str, relative: str) -> bool:
         """Whether the file at ``path`` (``relative`` to its root, ``/``-separated) is scanned.
@@ -153,14 +178,14 @@ class _Globs:
     def __init__(self, globs: Sequence[str]) -> None:
         suffixes = [g[1:] for g in globs if g.startswith("*") and not any(c in g[1:] for c in "*?[")]
         others = [g for g in globs if not (g.startswith("*") and g[1:] in suffixes)]
-        self._suffixes = tuple(suffixes)
-        self._pattern = re.compile("|".join(map(fnmatch.translate, others))) if others else None
+        self.suffixes = tuple(suffixes)
+        self.pattern = re.compile("|".join(map(fnmatch.translate, others))) if others else None
 
     def match(self, name: str, relative: str) -> bool:
         # a '*' crosses '/' in fnmatch: a '*.ext' glob matches the path exactly when the name matches
-        if self._suffixes and name.endswith(self._suffixes):
+        if self.suffixes and name.endswith(self.suffixes):
             return True
-        pattern = self._pattern
+        pattern = self.pattern
         return pattern is not None and (pattern.match(name) is not None or pattern.match(relative) is not None)
 
 

@@ -215,7 +215,7 @@ def test_stubs_match_the_extension():
     stub = (Path(rugo.__file__).parent / "_footer.pyi").read_text()
     public = sorted(n for n in dir(_footer) if not n.startswith("_"))
     functions = [n for n in public if callable(getattr(_footer, n))]
-    assert functions == ["load_tails", "parse", "parse_batch", "plan_tail", "read_file"]
+    assert functions == ["list_directory", "load_tails", "parse", "parse_batch", "plan_tail", "read_file"]
     for name in functions:
         assert f"def {name}(" in stub
     for name in set(public) - set(functions):

@@ -12,6 +12,9 @@
  *       many files' tails packed into a writable buffer, without the GIL (readtail.c).
  *   parse_batch(buffer, spans, detail) -> dict   (batch.c)
  *       the scanner's catalogue rows of many files in one buffer, as Arrow-layout buffers.
+ *   list_directory(path, skip) -> (names, kinds, sizes, mtimes, ids, hidden, ascii)
+ *       one directory read, sorted and stat'ed without the GIL, for the scanner's walk
+ *       (listdir.c).
  *
  * Option checking and adding the path to errors happen in rugo/parquet.py.
  *
@@ -21,6 +24,7 @@
  */
 #include <errno.h>
 
+#include "listdir.h"
 #include "readtail.h"
 #include "rugo.h"
 #include "bounds.h"
@@ -192,6 +196,10 @@ static PyMethodDef methods[] = {
      "parse_batch(buffer, spans, detail) -> dict\n\n"
      "Decode the footer at each (start, end) span of buffer into the scanner's catalogue rows\n"
      "(detail 0 files, 1 + columns, 2 + row_groups), as Arrow-layout column buffers."},
+    {"list_directory", py_list_directory, METH_VARARGS,
+     "list_directory(path, skip) -> (names, kinds, sizes, mtimes, ids, hidden, ascii)\n\n"
+     "One directory's entries, sorted by name and stat'ed (links followed), without the GIL\n"
+     "(see rugo/_footer.pyi)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -10,8 +10,9 @@
  * the GIL, which is what makes that safe.
  *
  * Without the GIL run only readtail.c's read_tail (read_file's I/O) and load_all
- * (load_tails' loop). They touch their own C buffers, the caller's buffer pinned by a
- * buffer export, PyMem_Raw* memory, and the per-thread read buffer behind a pthread key;
+ * (load_tails' loop), and listdir.c's list_all (list_directory's readdir, sort and stats).
+ * They touch their own C buffers (malloc'd), the caller's buffer pinned by a buffer export,
+ * PyMem_Raw* memory, and the per-thread read buffer behind a pthread key;
  * never a Python object, a reference count or the module state.
  *
  * Process-wide C state, shared by every interpreter (so the module does not declare

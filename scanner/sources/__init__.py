@@ -56,6 +56,7 @@ def iter_entries(paths: Iterable[Union[str, "os.PathLike[str]"]],
         endpoint, denied credentials, missing bucket) or holds nothing.
     """
     selection = selection if selection is not None else Selection()
+    paths = list(paths)
     seen: Set[str] = set()
     for path in paths:
         path = os.fspath(path)
@@ -67,6 +68,9 @@ def iter_entries(paths: Iterable[Union[str, "os.PathLike[str]"]],
             listed: Iterable[FileEntry] = list_url(path, storage_options, selection)
         else:
             listed = walk_root(os.path.abspath(path), selection, missing_ok)
+        if len(paths) == 1:  # a walk of one root names each file once
+            yield from listed
+            continue
         for entry in listed:
             if entry.path not in seen:
                 seen.add(entry.path)

@@ -1,7 +1,9 @@
 """Local sources: walk directory trees into a deterministic list of files to scan.
 
-The walk uses ``os.scandir`` (one ``stat`` per file for size and ``mtime_ns``), visits
-each directory's files in name order and then its subdirectories in name order, follows
+The walk lists each directory with ``rugo._footer.list_directory`` (``readdir``, a sort by
+name and one ``stat`` per entry for size and ``mtime_ns``, all in C without the GIL, so
+that a walk on a thread leaves the coordinator its interpreter), visits each directory's
+files in name order and then its subdirectories in name order, follows
 symbolic links (a directory reached twice is walked once), and skips what a pyarrow
 dataset skips: any file or directory below a root whose name starts with ``.`` or ``_``
 (``_SUCCESS``, ``_metadata``, ``.crc`` files, ``_temporary/``). Hive-style ``key=value``
@@ -15,10 +17,10 @@ from __future__ import annotations
 
 import os
 import stat
-from operator import attrgetter
 from typing import Iterator, List, Tuple
 
-from scanner.entries import FileEntry, Partitions, Selection, partition_of
+from rugo._footer import list_directory
+from scanner.entries import IGNORED_PREFIXES, FileEntry, Partitions, Selection, partition_of
 from scanner.errors import ScanError
 
 __all__ = ["walk_root"]
@@ -45,45 +47,61 @@ def walk_root(root: str, selection: Selection, missing_ok: bool = False) -> Iter
         yield _file_entry(root, st, ())
 
 
-_NAME = attrgetter("name")
-
-
 def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterator[FileEntry]:
     """Depth first: a directory's files by name, then its subdirectories by name."""
     visited = {(root_stat.st_dev, root_stat.st_ino)}
-    stack: List[Tuple[str, Partitions]] = [(root, ())]
-    skip = len(root.rstrip(os.sep)) + 1  # entry.path[skip:] is the path relative to the root
+    stack: List[Tuple[str, str, Partitions]] = [(root, "", ())]  # (directory, relative to the root, partitions)
     while stack:
-        directory, partitions = stack.pop()
+        directory, relative, partitions = stack.pop()
         try:
-            with os.scandir(directory) as it:
-                entries = sorted(it, key=_NAME)
+            names, kinds, sizes, mtimes, ids, hidden, ascii = list_directory(directory, _HIDDEN_FIRST)
         except OSError as exc:
             yield _error_entry(directory, exc, partitions)
             continue
+        selection.count_hidden(hidden)
+        if not ascii:  # put the names in str order, as sorted(os.scandir(...)) would
+            order = sorted(range(len(names)), key=names.__getitem__)
+            names, sizes, mtimes, ids = ([column[i] for i in order] for column in (names, sizes, mtimes, ids))
+            kinds = bytes(kinds[i] for i in order)
+        prefix = directory.rstrip(os.sep) + os.sep
+        relative_prefix = relative + "/" if relative else ""
+        files = [i for i, kind in enumerate(kinds) if kind == _FILE or kind == _OTHER]
+        kept = dict(zip(files, selection.keep_names(directory, relative, [names[i] for i in files])))
         subdirectories = []
-        for entry in entries:
-            if selection.hidden(entry.name):
-                continue
-            try:
-                st = entry.stat()  # follows links; a broken link raises
-            except OSError as exc:
-                yield _error_entry(entry.path, exc, partitions)
-                continue
-            if not stat.S_ISDIR(st.st_mode):
-                relative = entry.path[skip:]
-                if selection.keep(entry.path, relative if os.sep == "/" else relative.replace(os.sep, "/")):
-                    yield _file_entry(entry.path, st, partitions)
-            elif (st.st_dev, st.st_ino) not in visited:
-                visited.add((st.st_dev, st.st_ino))
-                subdirectories.append((entry.path, partitions + partition_of(entry.name)))
+        for i, kind in enumerate(kinds):
+            if kind == _FILE:
+                if kept[i]:
+                    yield _new_entry(FileEntry, (prefix + names[i], sizes[i], mtimes[i], partitions, None, None, None))
+            elif kind == _OTHER:  # a FIFO would block the reader forever
+                if kept[i]:
+                    yield FileEntry(prefix + names[i], -1, mtimes[i], partitions, *_NOT_REGULAR)
+            elif kind != _DIRECTORY:  # the stat failed: a broken link, or a name gone since the listing
+                yield _error_entry(prefix + names[i], _os_error(sizes[i]), partitions)
+        for i, kind in enumerate(kinds):
+            if kind == _DIRECTORY and ids[i] not in visited:
+                visited.add(ids[i])
+                name = names[i]
+                subdirectories.append((prefix + name, relative_prefix + name, partitions + partition_of(name)))
         stack.extend(reversed(subdirectories))
+
+
+#: list_directory's kinds of entries
+_FILE, _DIRECTORY, _OTHER = b"f"[0], b"d"[0], b"o"[0]
+#: first characters of hidden names (entries.IGNORED_PREFIXES are single characters)
+_HIDDEN_FIRST = "".join(IGNORED_PREFIXES)
+_NOT_REGULAR = ("NotARegularFile", "not a regular file (FIFO, socket or device)")
+#: FileEntry without its Python-level ``__new__`` (a walk makes one per file)
+_new_entry = tuple.__new__
+
+
+def _os_error(errno: int) -> OSError:
+    """The OSError subclass of ``errno`` (as the failed call would have raised)."""
+    return OSError(errno, os.strerror(errno))
 
 
 def _file_entry(path: str, st: os.stat_result, partitions: Partitions) -> FileEntry:
     if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader forever
-        return FileEntry(path, -1, st.st_mtime_ns, partitions, "NotARegularFile",
-                         "not a regular file (FIFO, socket or device)")
+        return FileEntry(path, -1, st.st_mtime_ns, partitions, *_NOT_REGULAR)
     return FileEntry(path, st.st_size, st.st_mtime_ns, partitions)
 
 
