@@ -374,3 +374,14 @@ def test_docs_name_every_column_and_option() -> None:
     for option in ("--output", "--workers", "--mode", "--detail", "--format", "--no-progress",
                    "--strict", "--shm-bytes", "--top"):
         assert option in docs, option
+
+
+def test_summary_ranks_schemas_by_count_then_first_seen_across_chunks() -> None:
+    """Fingerprints arrive as chunks with dictionaries of their own (one per batch)."""
+    from scanner.catalogue import _first_seen_counts
+
+    chunks = [pa.array(["b", "a", None, "b"]).dictionary_encode(), pa.array(["c", "a", "c", None]).dictionary_encode()]
+    ranked = _first_seen_counts(pa.chunked_array(chunks))
+    assert ranked == [("b", 2, 0), ("a", 2, 1), (None, 2, 2), ("c", 2, 4)]
+    assert _first_seen_counts(pa.chunked_array([pa.array(["x", "y", "y"])])) == [("y", 2, 1), ("x", 1, 0)]
+    assert _first_seen_counts(pa.chunked_array([], pa.string())) == []

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pyarrow as pa
@@ -261,12 +261,7 @@ class Catalogue:
         files = self._part("files")
         is_ok = pc.equal(files.column("status"), "ok")
         ok, errors = files.filter(is_ok), files.filter(pc.invert(is_ok))
-        fingerprints = ok.column("schema_fingerprint").to_pylist()
-        counts = Counter(fingerprints)  # first-seen order
-        first = {}
-        for position, fingerprint in enumerate(fingerprints):
-            first.setdefault(fingerprint, position)
-        ranked = sorted(counts, key=lambda fp: -counts[fp])  # stable: ties in first-seen order
+        schemas = _first_seen_counts(ok.column("schema_fingerprint"))
         names, columns = ok.column("file_name"), ok.column("num_columns")
         footers = ok.column("footer_size").to_numpy(zero_copy_only=False)
         largest = np.argsort(-footers, kind="stable")[:top].tolist() if len(footers) else []
@@ -278,9 +273,9 @@ class Catalogue:
             "compressed_bytes": _total(ok, "total_compressed_size"),
             "uncompressed_bytes": _total(ok, "total_uncompressed_size"),
             "footer_bytes": _total(ok, "footer_size"),
-            "distinct_schemas": len(counts),
-            "schemas": [{"fingerprint": fp, "files": counts[fp], "columns": columns[first[fp]].as_py(),
-                         "example": names[first[fp]].as_py()} for fp in ranked[:top]],
+            "distinct_schemas": len(schemas),
+            "schemas": [{"fingerprint": fp, "files": count, "columns": columns[first].as_py(),
+                         "example": names[first].as_py()} for fp, count, first in schemas[:top]],
             "largest_footers": [{"file_name": names[i].as_py(), "footer_size": int(footers[i])} for i in largest],
             "errors_by_type": dict(Counter(errors.column("error_type").to_pylist()).most_common()),
             "errors": error_rows,
@@ -293,6 +288,19 @@ class Catalogue:
 
 def _file_names(files: Part) -> pa.Array:
     return files.column("file_name").combine_chunks()
+
+
+def _first_seen_counts(values: pa.ChunkedArray) -> List[Tuple[Any, int, int]]:
+    """``(value, count, first row)`` per distinct value, most frequent first (ties: first seen first)."""
+    plain = values.combine_chunks()
+    if pa.types.is_dictionary(plain.type):  # chunks have dictionaries of their own: one for all
+        plain = plain.cast(plain.type.value_type)
+    encoded = plain.dictionary_encode()
+    codes = encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()  # null: one past the dictionary
+    found, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    dictionary = encoded.dictionary.to_pylist() + [None]
+    order = sorted(range(len(found)), key=lambda i: (-counts[i], first[i]))
+    return [(dictionary[found[i]], int(counts[i]), int(first[i])) for i in order]
 
 
 def _total(table: pa.Table, name: str) -> int:

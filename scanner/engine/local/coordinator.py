@@ -30,6 +30,7 @@ import math
 import os
 import sys
 from collections import deque
+from itertools import islice, takewhile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -163,26 +164,31 @@ class _Loader:
     def _load_local(self, buf: memoryview, offset: int, source: Deque[int], room: int, file_ids: List[int],
                     spans: List[Tuple[int, int]]) -> int:
         """One ``load_tails`` call for the run of local files at the head of ``source``."""
-        run: List[int] = []
-        for file_id in source:
-            if len(run) == room or file_id in self.tails:
-                break
-            run.append(file_id)
+        if self.tails:  # the run ends at the first fetched remote tail
+            run = list(takewhile(lambda file_id: file_id not in self.tails, islice(source, room)))
+        else:
+            run = list(islice(source, room))
         entries = [self.entries[i] for i in run]
-        full_limit = len(buf)
+        if self.mode == "tail" and not self.first_read:
+            first_reads = None  # load_tails' default: the last 64 KiB, the whole file when smaller
+        else:
+            first_reads = [self.first_read_size(i, len(buf)) for i in run]
         with buf[offset:] as region:
             consumed, need, loaded, status, errors = _footer.load_tails(
-                [e.path for e in entries], [e.size for e in entries], region,
-                [self.first_read_size(i, full_limit) for i in run])
-        for position in range(consumed):
-            file_id = source.popleft()
-            if status[position] == _footer.LOAD_ERROR:
-                error_type, error = errors[position]
-                self.fail(file_id, error_type, error)
-            else:
-                start, end = loaded[position]
-                file_ids.append(file_id)
-                spans.append((offset + start, offset + end))
+                [e.path for e in entries], [e.size for e in entries], region, first_reads)
+        for _ in range(consumed):
+            source.popleft()
+        if errors or offset:
+            for position in range(consumed):
+                if status[position] == _footer.LOAD_ERROR:
+                    self.fail(run[position], *errors[position])
+                else:
+                    start, end = loaded[position]
+                    file_ids.append(run[position])
+                    spans.append((offset + start, offset + end))
+        else:  # the common case: every file loaded, from the start of the block
+            file_ids.extend(run[:consumed])
+            spans.extend(loaded)
         return self._does_not_fit(source, need) if consumed < len(run) else 0
 
     def _does_not_fit(self, source: Deque[int], need: int) -> int:
@@ -420,7 +426,9 @@ class _Intake:
         self.bar = bar
         self.hints = hints or {}
         self.remote: List[Job] = []
+        #: bytes of the local files' first reads, counted until the scan is planned
         self.tail_total = 0
+        self.planned = False
 
     def take(self) -> List[int]:
         """The new local files to read (the rest are handled here)."""
@@ -438,11 +446,12 @@ class _Intake:
             if entry.error_type is not None:
                 self.results.add_error(i, entry.error_type, entry.error or "")
                 self.bar.update(1)
-            elif is_remote(entry.path):
+            elif "://" in entry.path and is_remote(entry.path):
                 self.remote.append(Job(i, entry.path, entry.size, self.hints.get(entry.path)))
             else:
                 local.append(i)
-                self.tail_total += tail_bytes(entry)
+        if not self.planned:
+            self.tail_total += sum(tail_bytes(entries[i]) for i in local)
         return local
 
 
@@ -490,6 +499,7 @@ def _scan_with(feed: Feed, workers: Optional[int], mode: str, detail: str, shm_b
         return  # nothing to read: every entry was an error row
     files = len(local) + len(intake.remote) if feed.done else sys.maxsize  # still walking: many
     average_tail = intake.tail_total // max(1, len(local))
+    intake.planned = True
     count, batch_files, block_bytes = _plan(files, count, mode, shm_bytes, average_tail)
     with Slab(shm_bytes, block_bytes) as slab, _fetcher(intake.remote, storage_options, concurrency) as fetcher:
         finished = False
