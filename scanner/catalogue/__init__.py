@@ -46,8 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: Files per slice of the index as it is written (a row group each): a slice of a lake of
-#: small files holds a few hundred thousand nested rows, tens of MiB.
-INDEX_SLICE_FILES = 65_536
+#: small files holds about a hundred thousand nested rows, a few MiB. Each slice is encoded
+#: on a thread while the next is made; slices of 16,384 overlapped best (100,000 small
+#: files: 0.35-0.44 s, against 0.41-0.62 s with 65,536 and 0.47-0.54 s with 8,192).
+INDEX_SLICE_FILES = 16_384
 
 
 class Catalogue:
@@ -258,9 +260,12 @@ class Catalogue:
 
     def summary(self, top: int = 5) -> Dict[str, Any]:
         """Totals, schemas, largest footers and errors, as plain Python values."""
-        files = self._part("files")
+        files = self._part("files").select(_SUMMARY_FIELDS)
         is_ok = pc.equal(files.column("status"), "ok")
-        ok, errors = files.filter(is_ok), files.filter(pc.invert(is_ok))
+        if pc.all(is_ok).as_py() is not False:  # no failed file (or no file at all)
+            ok, errors = files, files.slice(0, 0)
+        else:
+            ok, errors = files.filter(is_ok), files.filter(pc.invert(is_ok))
         schemas = _first_seen_counts(ok.column("schema_fingerprint"))
         names, columns = ok.column("file_name"), ok.column("num_columns")
         footers = ok.column("footer_size").to_numpy(zero_copy_only=False)
@@ -288,6 +293,12 @@ class Catalogue:
 
 def _file_names(files: Part) -> pa.Array:
     return files.column("file_name").combine_chunks()
+
+
+#: The ``files`` columns :meth:`Catalogue.summary` reads.
+_SUMMARY_FIELDS = ["file_name", "status", "schema_fingerprint", "num_columns", "footer_size", "num_rows",
+                   "num_row_groups", "file_size_bytes", "total_compressed_size", "total_uncompressed_size",
+                   "error_type", "error"]
 
 
 def _first_seen_counts(values: pa.ChunkedArray) -> List[Tuple[Any, int, int]]:

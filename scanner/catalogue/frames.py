@@ -130,8 +130,12 @@ def partition_columns(entries: Sequence[FileEntry]) -> Dict[str, List[Optional[s
 
     A key named like a fixed ``files`` column becomes ``partition_<key>``.
     """
-    partitions = [dict(e.partitions) for e in entries]
-    keys = dict.fromkeys(key for p in partitions for key in p)
+    if not any(e.partitions for e in entries):  # no hive directory anywhere
+        return {}
+    as_dict: Dict[Any, Dict[str, Optional[str]]] = {}  # the files of a directory share its partitions
+    partitions = [as_dict.get(e.partitions) or as_dict.setdefault(e.partitions, dict(e.partitions))
+                  for e in entries]
+    keys = dict.fromkeys(key for p in as_dict.values() for key in p)
     fixed = {f.name for f in FILES}
     return {f"partition_{key}" if key in fixed else key: [p.get(key) for p in partitions] for key in keys}
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Iterable, Union
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Iterable, Optional, Union
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -36,6 +37,9 @@ def write_atomically(tables: Iterable[pa.Table], path: PathLike) -> None:
     """Write ``tables`` (of one schema, the first's) as one Parquet file (zstd), a row
     group or more each, to ``path``: temporary file, fsync, rename.
 
+    Each table is encoded on a thread while the caller's iterator makes the next one
+    (encoding releases the GIL), so making and writing a large index overlap.
+
     Readers of ``path`` see the old file or the new one, never a part of one; a failed
     write leaves nothing behind.
     """
@@ -44,13 +48,22 @@ def write_atomically(tables: Iterable[pa.Table], path: PathLike) -> None:
     try:
         with open(temporary, "wb") as f:
             writer = None
+            pending: Optional[Future] = None
             try:
-                for table in tables:
-                    if writer is None:
-                        writer = pq.ParquetWriter(f, table.schema, compression="zstd")
-                    writer.write_table(table)
+                with ThreadPoolExecutor(1, thread_name_prefix="rugo-index-writer") as encoder:
+                    for table in tables:
+                        if pending is not None:
+                            pending.result()  # one table in the writer at a time; its error raised here
+                        if writer is None:
+                            writer = pq.ParquetWriter(f, table.schema, compression="zstd")
+                        pending = encoder.submit(writer.write_table, table)
+                    if pending is not None:
+                        pending.result()
             finally:
-                if writer is not None:
+                # the encoder has finished (the with block waited for it), unless a second
+                # Ctrl-C cut that wait short: then the writer is left to the encoder's thread,
+                # and the temporary file is removed below
+                if writer is not None and (pending is None or pending.done()):
                     writer.close()
             f.flush()
             os.fsync(f.fileno())
