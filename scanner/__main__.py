@@ -32,6 +32,7 @@ from multiprocessing import resource_tracker  # noqa: E402
 import scanner  # noqa: E402
 import scanner.scan  # noqa: E402,F401  (imported now, under the start-up handlers)
 from scanner.catalogue.index import is_index  # noqa: E402
+from scanner.engine.local import pool  # noqa: E402
 from scanner.errors import ScanError  # noqa: E402
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY  # noqa: E402
 
@@ -248,6 +249,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Every process it started (workers, the multiprocessing resource tracker) has ended
     when it returns.
     """
+    if _AS_COMMAND:  # one scan per process: spawned workers (see pool.START_METHOD)
+        pool.START_METHOD = "spawn"
     try:
         return _main(argv)
     except KeyboardInterrupt:  # one that landed outside the scan (arguments, the summary)

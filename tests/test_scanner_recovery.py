@@ -103,11 +103,11 @@ def test_keyboard_interrupt_stops_workers_and_unlinks_blocks(slow_lake: Path, ho
     assert_clean(os.getpid())
 
 
-def _dies_at_start(conn, detail):
+def _dies_at_start(conn, detail, hooks=False):
     os._exit(3)
 
 
-def _cannot_import(conn, detail):
+def _cannot_import(conn, detail, hooks=False):
     conn.send(("fatal", "ImportError: no module named rugo._footer"))
 
 

@@ -22,11 +22,11 @@ __all__ = ["worker_main", "TEST_HOOKS_ENV", "TEST_HOOK_KEY"]
 TEST_HOOKS_ENV = "RUGO_SCANNER_TEST_HOOKS"
 #: Key/value metadata key of a file that asks for a hook: ``crash`` or ``sleep:SECONDS``.
 TEST_HOOK_KEY = "rugo.scanner.test"
-_HOOKS_ENABLED = os.environ.get(TEST_HOOKS_ENV) == "1"
 
 
 def _run_test_hooks(buf: Any, spans: Sequence[Tuple[int, int]]) -> None:
-    """Misbehave as the batch's files ask (only with :data:`TEST_HOOKS_ENV` set to 1)."""
+    """Misbehave as the batch's files ask (only with :data:`TEST_HOOKS_ENV` set to 1 in the
+    coordinator's environment when it started the worker)."""
     from rugo.parquet import read_metadata_from_memoryview
 
     with memoryview(buf) as whole:
@@ -48,8 +48,10 @@ def _run_test_hook(meta: dict) -> None:
         time.sleep(float(hook.split(":", 1)[1]))
 
 
-def worker_main(conn: Any, detail: str) -> None:
+def worker_main(conn: Any, detail: str, hooks: bool = False) -> None:
     """Body of a worker process: serve batches from ``conn`` until told to stop.
+
+    ``hooks``: let files ask the worker to misbehave (tests only: :data:`TEST_HOOKS_ENV`).
 
     Messages in: ``(batch_id, block_name, spans, drop_names)``, or ``None`` to stop.
     Messages out: ``("ready", pid)`` once started, then ``("done", batch_id, tables)``
@@ -71,7 +73,7 @@ def worker_main(conn: Any, detail: str) -> None:
                 blocks.pop(old).close()  # retired by the coordinator
             if name not in blocks:
                 blocks[name] = attach(name)
-            if _HOOKS_ENABLED:
+            if hooks:
                 _run_test_hooks(blocks[name].buf, spans)
             conn.send(("done", batch_id, parse(blocks[name].buf, spans, detail)))
     except (EOFError, OSError):
