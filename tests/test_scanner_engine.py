@@ -196,3 +196,30 @@ def test_index_bound_texts_of_extreme_values_equal_python_encoding(tmp_path: Pat
     texts = set(cat.to_arrow().column("columns").combine_chunks().flatten().field("stats_max").to_pylist())
     assert {"9223372036854775807", "18446744073709551615", "9999-12-31T23:59:59.999999+00:00",
             "23:59:59.999999", "9999-12-31"} <= texts
+
+
+def test_first_reads_fitted_to_small_footers_still_read_larger_ones(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a batch of small footers the first read shrinks; larger footers that come later
+    (under and over 64 KiB) are read whole all the same, in workers and in this process."""
+    for i in range(24):
+        write(tmp_path / f"a-{i:02d}-small.parquet", typed_table(3, offset=i))
+    for i, columns in enumerate((300, 900, 1500)):  # footers of roughly 15, 45 and 75 KiB
+        pq.write_table(pa.table({f"c{k:04d}": [k, None] for k in range(columns)}), tmp_path / f"b-{i}-wide.parquet")
+    fitted: List[int] = []
+    learn = coordinator._Loader.learn
+
+    def recording(self: Any, batch: Any) -> None:
+        learn(self, batch)
+        fitted.append(self.fitted)
+
+    monkeypatch.setattr(coordinator._Loader, "learn", recording)
+    monkeypatch.setattr(coordinator, "MAX_BATCH_FILES", 4)
+    with_workers = build_catalogue(tmp_path, workers=1, progress=False)
+    assert 0 < fitted[0] < coordinator.TAIL_BYTES
+    assert assert_same_rows(with_workers, "columns") == 27
+    fitted.clear()
+    monkeypatch.setattr(coordinator, "INLINE_TAIL_BYTES", 2**40)
+    in_process = build_catalogue(tmp_path, progress=False)
+    assert 0 < fitted[0] < coordinator.TAIL_BYTES
+    assert assert_same_rows(in_process, "columns") == 27
