@@ -188,8 +188,8 @@ class _Loader:
         else:
             run = list(islice(source, room))
         entries = [self.entries[i] for i in run]
-        if self.mode == "tail" and not self.first_read and not self.fitted:
-            first_reads = None  # load_tails' default: the last 64 KiB, the whole file when smaller
+        if self.mode == "tail" and not self.first_read:  # one first read for all (capped at each size)
+            first_reads = [self.fitted] * len(run) if self.fitted else None  # None: 64 KiB
         else:
             first_reads = [self.first_read_size(i, len(buf)) for i in run]
         with buf[offset:] as region:
