@@ -1,18 +1,21 @@
 """The pool: long-lived worker processes, each on its own pipe.
 
-Workers are forked by multiprocessing's *forkserver*, started once per process with the
-worker's modules preloaded (:data:`START_METHOD`). A fork of that small single-threaded server is ready in about
-15 ms, where a spawned interpreter needs about 90 ms to import what it needs; in a
-long-lived process (a notebook, a service scanning again and again) every scan after the
-first starts its workers at that price. ``fork`` of the caller itself would be faster
-still, but it would copy the caller's whole heap and its threads' locks (pyarrow's and
-duckdb's thread pools, tqdm's monitor, the walk's thread), which can deadlock the child.
-Where there is no forkserver (Windows), and in the CLI, workers are spawned. Each worker has its own pipe,
-so the coordinator knows exactly which batches a dead worker took with it.
+Workers are forked by multiprocessing's *forkserver* (:data:`START_METHOD`), started once
+per process with the worker's modules preloaded. Two forks of that small single-threaded
+server are ready in about 6 ms on an idle machine, where two spawned interpreters need
+about 90 ms to import what they need; in a long-lived process (a notebook, a service
+scanning again and again) every scan after the first starts its workers at that price.
+``fork`` of the caller itself would be faster still, but it would copy the caller's whole
+heap and its threads' locks (pyarrow's and duckdb's thread pools, tqdm's monitor, the
+walk's thread), which can deadlock the child. Where there is no forkserver (Windows), and
+in the CLI, workers are spawned. Each worker has its own pipe, so the coordinator knows
+exactly which batches a dead worker took with it.
 
-The server is started with SIGINT ignored, so it and every worker it forks ignore Ctrl-C
-from their first instruction (only the coordinator decides what an interrupt means); it
-exits by itself when the process that started it does.
+The first worker's start starts the server, with SIGINT ignored (from the main thread:
+:func:`_sigint_ignored`), so the server and every worker it forks ignore Ctrl-C from their
+first instruction (only the coordinator decides what an interrupt means); a worker also
+ignores it itself as it starts, for a server that someone else started. The server exits
+by itself when the process that started it does.
 """
 from __future__ import annotations
 
