@@ -203,7 +203,8 @@ def test_index_is_plain_parquet_for_pyarrow_and_duckdb(catalogue: Catalogue, lak
     # pruning: which files may hold id >= 25, from the typed bound
     pruned = con.execute(
         "SELECT DISTINCT file_name FROM (SELECT file_name, unnest(columns) AS c FROM read_parquet(?)) "
-        "WHERE c.path_in_schema = 'id' AND (c.stats_max_int IS NULL OR c.stats_max_int >= 25) ORDER BY 1",
+        "WHERE c.column_path_in_schema = 'id' AND (c.column_stats_max_int IS NULL OR c.column_stats_max_int >= 25) "
+        "ORDER BY 1",
         [str(path)]).fetchall()
     ids = catalogue.columns[catalogue.columns["path_in_schema"] == "id"]
     keep = ids[ids["stats_max"].map(lambda v: v is None or v >= 25)]
@@ -247,6 +248,70 @@ def test_index_written_in_slices_equals_the_whole(catalogue: Catalogue, tmp_path
     again, whole = Catalogue.read(tmp_path / "sliced.parquet"), Catalogue.read(tmp_path / "whole.parquet")
     for name in ("files", "columns", "row_groups"):
         assert_frame_equal(getattr(again, name), getattr(whole, name))
+
+
+def _unique(names: list) -> None:
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+def test_unnested_index_names_are_unique_in_polars_and_duckdb(catalogue: Catalogue, tmp_path: Path) -> None:
+    """Every nested field has a name of its own: unnesting both lists gives unique columns."""
+    import polars as pl
+
+    path = tmp_path / "index.parquet"
+    catalogue.write(path)
+    index = pl.read_parquet(path)
+    columns = index.explode("columns").unnest("columns")
+    chunks = index.explode("row_groups").unnest("row_groups")
+    both = columns.explode("row_groups").unnest("row_groups")
+    for frame in (columns, chunks, both):
+        _unique(frame.columns)
+    assert {"total_compressed_size", "column_total_compressed_size", "chunk_total_compressed_size",
+            "column_id", "chunk_column_id", "column_path_in_schema", "chunk_path_in_schema"} <= set(both.columns)
+    assert columns.filter(pl.col("column_id").is_not_null()).height == len(catalogue.columns)
+    con = duckdb.connect()
+    relation = con.execute("SELECT * EXCLUDE (columns, row_groups), unnest(columns, recursive := true), "
+                           "unnest(row_groups, recursive := true) FROM read_parquet(?)", [str(path)])
+    names = [d[0] for d in relation.description]
+    _unique(names)
+    assert {"file_name", "column_stats_max_int", "chunk_stats_max_int", "chunk_row_group_id"} <= set(names)
+
+
+def _as_format_1(path: Path, out: Path) -> None:
+    """Rewrite a format 2 index as format 1 wrote it: nested fields without their prefix."""
+    import json
+
+    from scanner.catalogue.index import NESTED_PREFIXES
+
+    table = pq.read_table(path)
+    meta = json.loads(table.schema.metadata[b"rugo.scanner"])
+    for name, prefix in NESTED_PREFIXES.items():
+        lists = table.column(name).combine_chunks()
+        structs = lists.values
+        names = [f.name if f.name == "column_id" else f.name[len(prefix):] for f in structs.type]
+        bare = pa.StructArray.from_arrays(structs.flatten(), names=names)
+        table = table.set_column(table.column_names.index(name), name,
+                                 pa.ListArray.from_arrays(lists.offsets, bare, mask=lists.is_null()))
+    meta["format"] = 1
+    pq.write_table(table.replace_schema_metadata({"rugo.scanner": json.dumps(meta)}), out)
+
+
+def test_read_understands_format_1_and_refuses_unknown_formats(catalogue: Catalogue, tmp_path: Path) -> None:
+    import json
+
+    catalogue.write(tmp_path / "v2.parquet")
+    _as_format_1(tmp_path / "v2.parquet", tmp_path / "v1.parquet")
+    assert pq.read_table(tmp_path / "v1.parquet").schema.field("columns").type.value_type[1].name == "path_in_schema"
+    back = Catalogue.read(tmp_path / "v1.parquet")
+    for name in ("files", "columns", "row_groups"):
+        assert_frame_equal(getattr(back, name), getattr(catalogue, name))
+    table = pq.read_table(tmp_path / "v2.parquet")
+    meta = json.loads(table.schema.metadata[b"rugo.scanner"])
+    pq.write_table(table.replace_schema_metadata({"rugo.scanner": json.dumps({**meta, "format": 99})}),
+                   tmp_path / "v99.parquet")
+    with pytest.raises(ScanError, match=r"v99.parquet: a scanner index of format 99, which this version of rugo "
+                                        r"cannot read \(it reads formats 1, 2\): upgrade rugo"):
+        Catalogue.read(tmp_path / "v99.parquet")
 
 
 def test_read_rejects_other_parquet(tmp_path: Path) -> None:
@@ -361,7 +426,7 @@ def test_bound_kinds_survive_the_index(tmp_path: Path) -> None:
     assert list(back.columns["stats_min"]) == [None, None] + values[2:]
     assert list(back.columns["stats_max"]) == values
     typed = pq.read_table(tmp_path / "index.parquet").column("columns").combine_chunks().flatten()
-    assert typed.field("stats_min_int").to_pylist()[2:4] == [-5, None]  # uint64 max does not fit
+    assert typed.field("column_stats_min_int").to_pylist()[2:4] == [-5, None]  # uint64 max does not fit
     cat.columns.loc[2, "stats_max"] = "text"
     with pytest.raises(ValueError, match="stats_min is a int but its stats_max a str"):
         cat.write(tmp_path / "bad.parquet")

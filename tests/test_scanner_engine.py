@@ -161,7 +161,7 @@ def test_index_bounds_written_by_the_parser_equal_those_encoded_from_python_valu
     cat = build_catalogue(lake, workers=2, detail="row_groups", progress=False)
     index = cat.to_arrow()
     _assert_same_index(index, _index_from_python_values(cat))
-    kinds = set(index.column("columns").combine_chunks().flatten().field("stats_kind").to_pylist())
+    kinds = set(index.column("columns").combine_chunks().flatten().field("column_stats_kind").to_pylist())
     assert {"int", "float", "str", "datetime", "date", "decimal", "bool"} <= kinds
 
 
@@ -193,7 +193,7 @@ def test_index_bound_texts_of_extreme_values_equal_python_encoding(tmp_path: Pat
     cat = build_catalogue(tmp_path, workers=1, detail="row_groups", progress=False)
     assert set(cat.files.status) == {"ok"}
     _assert_same_index(cat.to_arrow(), _index_from_python_values(cat))
-    texts = set(cat.to_arrow().column("columns").combine_chunks().flatten().field("stats_max").to_pylist())
+    texts = set(cat.to_arrow().column("columns").combine_chunks().flatten().field("column_stats_max").to_pylist())
     assert {"9223372036854775807", "18446744073709551615", "9999-12-31T23:59:59.999999+00:00",
             "23:59:59.999999", "9999-12-31"} <= texts
 

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from scanner.catalogue.bounds import decode_bound, encode_bound
 from scanner.catalogue.frames import (Part, files_fields, from_frame, from_index, index_arrays, nest,
                                       partition_columns, sorted_by_file, to_frame, unnest)
-from scanner.catalogue.index import INDEX_FORMAT, INDEX_METADATA_KEY, is_index, write_atomically
+from scanner.catalogue.index import INDEX_FORMAT, INDEX_METADATA_KEY, READABLE_FORMATS, is_index, write_atomically
 from scanner.engine.results import Results, Tables
 from scanner.entries import SKIP_INDEX, FileEntry
 from scanner.errors import ScanError
@@ -212,28 +212,38 @@ class Catalogue:
             arrays = index_arrays(files.slice(first, size), fields)
             for name, nested_fields in nested:
                 low, high = np.searchsorted(owners[name], [first, first + size])
-                arrays[name] = nest(rows[name].slice(low, high - low), nested_fields, size, first)
+                arrays[name] = nest(rows[name].slice(low, high - low), name, nested_fields, size, first)
             yield pa.table(arrays).replace_schema_metadata(meta)
 
     @classmethod
     def read(cls, path: PathLike) -> "Catalogue":
         """Load an index written by :meth:`write`.
 
+        Indexes of every format in :data:`~scanner.catalogue.index.READABLE_FORMATS` are
+        read (format 1 named the nested fields without their prefix).
+
         Raises
         ------
         ScanError
-            The file is Parquet but not a scanner index.
+            The file is Parquet but not a scanner index, or an index of a format this
+            version does not know (written by a newer one).
         """
-        table = pq.read_table(os.fspath(path))
-        raw = (table.schema.metadata or {}).get(INDEX_METADATA_KEY.encode())
+        path = os.fspath(path)
+        raw = (pq.read_schema(path).metadata or {}).get(INDEX_METADATA_KEY.encode())
         if raw is None:
-            raise ScanError(f"{os.fspath(path)}: not a scanner index (no {INDEX_METADATA_KEY} metadata)")
+            raise ScanError(f"{path}: not a scanner index (no {INDEX_METADATA_KEY} metadata)")
         meta = json.loads(raw)
+        version = meta.get("format")
+        if version not in READABLE_FORMATS:
+            raise ScanError(f"{path}: a scanner index of format {version!r}, which this version of rugo cannot read "
+                            f"(it reads formats {', '.join(map(str, READABLE_FORMATS))}): upgrade rugo, or scan "
+                            "the lake again")
+        table = pq.read_table(path)
         partitions = meta["partition_columns"]
         if "etag" not in table.column_names:  # written before remote sources had ETags
             table = table.append_column("etag", pa.nulls(len(table), pa.string()))
-        return cls._of_parts(from_index(table, files_fields(partitions)), unnest(table, "columns", COLUMNS),
-                             unnest(table, "row_groups", ROW_GROUPS), meta["detail"], partitions,
+        return cls._of_parts(from_index(table, files_fields(partitions)), unnest(table, "columns", COLUMNS, version),
+                             unnest(table, "row_groups", ROW_GROUPS, version), meta["detail"], partitions,
                              meta.get("skipped"))
 
     def _without_indexes(self) -> "Catalogue":

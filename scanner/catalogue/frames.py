@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from scanner.catalogue.bounds import (KIND_TYPE, decode_bounds, encode_bounds, from_index_bounds, index_bounds,
                                       object_array)
+from scanner.catalogue.index import INDEX_FORMAT, nested_name
 from scanner.entries import FileEntry
 from scanner.fields import FILES, Field, stored
 
@@ -148,23 +149,26 @@ def sorted_by_file(part: Part) -> Part:
     return part
 
 
-def nest(part: Part, fields: Sequence[Field], files: int, first: int = 0) -> pa.Array:
+def nest(part: Part, table: str, fields: Sequence[Field], files: int, first: int = 0) -> pa.Array:
     """A nested part's rows (sorted by file, see :func:`sorted_by_file`) as a
-    ``list<struct>`` per file: ``files`` of them, from file ``first`` on."""
+    ``list<struct>`` per file: ``files`` of them, from file ``first`` on; the struct's
+    fields named as the index names those of ``table`` (:func:`nested_name`)."""
     owner = part.column("file_id").to_numpy() - first
     arrays = index_arrays(part, [f for f in fields if f.name != "file_name"])
-    structs = pa.StructArray.from_arrays(list(arrays.values()), names=list(arrays))
+    structs = pa.StructArray.from_arrays(list(arrays.values()), names=[nested_name(table, n) for n in arrays])
     counts = np.bincount(owner, minlength=files)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     return pa.ListArray.from_arrays(pa.array(offsets), structs)
 
 
-def unnest(table: pa.Table, name: str, fields: Sequence[Field]) -> Part:
-    """Inverse of :func:`nest`: a part with the ``file_id`` of each nested row."""
+def unnest(table: pa.Table, name: str, fields: Sequence[Field], format: int = INDEX_FORMAT) -> Part:
+    """Inverse of :func:`nest`: a part with the ``file_id`` of each nested row (from an
+    index of ``format``)."""
     if name not in table.column_names:
         return empty_part(fields)
     lists = table.column(name).combine_chunks()
     flat = lists.flatten()
+    bare = {nested_name(name, column, format): column for column, _ in stored(tuple(fields))}
     columns = {"file_id": pc.list_parent_indices(lists).cast(pa.int64())}
-    columns.update((child.name, array) for child, array in zip(flat.type, flat.flatten()))
+    columns.update((bare.get(child.name, child.name), array) for child, array in zip(flat.type, flat.flatten()))
     return from_index(pa.table(columns), fields)

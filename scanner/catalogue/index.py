@@ -14,14 +14,32 @@ from typing import Iterable, Optional, Union
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "is_index", "write_atomically"]
+__all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "READABLE_FORMATS", "NESTED_PREFIXES", "nested_name", "is_index",
+           "write_atomically"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: Key of the index file's key/value metadata that describes the index (JSON).
 INDEX_METADATA_KEY = "rugo.scanner"
-#: Version of the index layout.
-INDEX_FORMAT = 1
+#: Version of the index layout written. 2: the fields of the nested ``columns`` and
+#: ``row_groups`` entries carry a prefix (:func:`nested_name`); 1 had none.
+INDEX_FORMAT = 2
+#: Versions :meth:`Catalogue.read` understands.
+READABLE_FORMATS = (1, 2)
+#: The prefix of a nested table's fields in the index (format 2).
+NESTED_PREFIXES = {"columns": "column_", "row_groups": "chunk_"}
+
+
+def nested_name(table: str, name: str, format: int = INDEX_FORMAT) -> str:
+    """The index's name of field ``name`` of the nested ``table`` (``columns`` or ``row_groups``).
+
+    Format 2 prefixes it (``column_``, ``chunk_``; a name that already starts with the
+    prefix, ``column_id``, keeps it), so that no nested name is also a top-level name
+    (``total_compressed_size``) or one of the other nested table: unnesting both in polars
+    or duckdb gives unique columns. Format 1 used the bare names.
+    """
+    prefix = NESTED_PREFIXES[table] if format >= 2 else ""
+    return name if name.startswith(prefix) else prefix + name
 
 
 def is_index(path: PathLike) -> bool:
