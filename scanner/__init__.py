@@ -40,11 +40,13 @@ from scanner.errors import ScanError
 
 if TYPE_CHECKING:  # pragma: no cover
     from scanner.catalogue import Catalogue
+    from scanner.query.health import HealthRules
     from scanner.scan import build_catalogue, scan_file
 
-__all__ = ["build_catalogue", "scan_file", "Catalogue", "ScanError"]
+__all__ = ["build_catalogue", "scan_file", "Catalogue", "HealthRules", "ScanError"]
 
-_LAZY = {"build_catalogue": "scanner.scan", "scan_file": "scanner.scan", "Catalogue": "scanner.catalogue"}
+_LAZY = {"build_catalogue": "scanner.scan", "scan_file": "scanner.scan", "Catalogue": "scanner.catalogue",
+         "HealthRules": "scanner.query.health"}
 
 
 def __getattr__(name: str) -> Any:

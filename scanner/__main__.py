@@ -33,6 +33,7 @@ import scanner  # noqa: E402
 import scanner.scan  # noqa: E402,F401  (imported now, under the start-up handlers)
 from scanner.catalogue.index import is_index  # noqa: E402
 from scanner.engine.local import pool  # noqa: E402
+from scanner.entries import HIVE_NULL  # noqa: E402
 from scanner.errors import ScanError  # noqa: E402
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY  # noqa: E402
 
@@ -124,6 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
                              "500MB (default 64 MiB, minimum 1 MiB)")
     parser.add_argument("--top", type=_positive, default=5, metavar="N",
                         help="schemas, largest footers and errors to list (default 5)")
+    parser.add_argument("--partitions", action="store_true",
+                        help="also list what each hive partition holds: files, failures, rows, bytes, "
+                             "schema versions, first and last mtime (--top N of them; JSON: all)")
+    parser.add_argument("--health", action="store_true",
+                        help="also list the health flags: small files, row group sizes, large footers, "
+                             "columns without statistics, mixed codecs or writers per partition "
+                             "(--top N per flag; JSON: all)")
+    parser.add_argument("--from-index", metavar="PATH",
+                        help="summarise an existing index instead of scanning (no DIR; with "
+                             "--partitions and --health: answer from it without rescanning)")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (it is shown on stderr when that is a terminal)")
     parser.add_argument("--strict", action="store_true",
@@ -275,6 +286,10 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     signal.signal(signal.SIGTERM, _quiet_exit)
     try:
         given, listed = _paths(args)
+        if args.from_index:
+            if given or listed or args.output:
+                parser.error("--from-index reads an index: give no DIR, --from-file or --output with it")
+            return _report(scanner.Catalogue.read(args.from_index), args, output=None)
         if not given and not listed:
             parser.error("give at least one DIR or URL (or --from-file)")
         _check_roots(given)
@@ -298,16 +313,41 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     except KeyboardInterrupt:
         print("scanner: interrupted; workers stopped, shared memory released", file=sys.stderr)
         return 130
+    return _report(catalogue, args, output=args.output)
+
+
+def _report(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Optional[str]) -> int:
+    """Print the summary (and the tables asked for) of ``catalogue``; the exit status."""
     summary = catalogue.summary(top=args.top)
-    summary["output"] = os.path.abspath(args.output) if args.output else None
+    summary["output"] = os.path.abspath(output) if output else None
+    if args.partitions:
+        summary["partition_table"] = _records(catalogue.partitions())
+    if args.health:
+        summary["health_flags"] = _records(catalogue.health())
     if not summary["files"]:
         print(f"scanner: no files to scan{_skipped_note(summary['skipped'])}", file=sys.stderr)
     try:
-        print(json.dumps(summary, indent=2) if args.format == "json" else format_summary(summary))
+        print(json.dumps(summary, indent=2) if args.format == "json" else format_summary(summary, args.top))
         sys.stdout.flush()
     except BrokenPipeError:  # piped into head: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
     return 1 if args.strict and (summary["failed"] or not summary["files"]) else 0
+
+
+def _records(frame: Any) -> List[Dict[str, Any]]:
+    """A DataFrame's rows as JSON-ready dicts (nulls as None, times and dates as ISO text)."""
+    rows = []
+    for row in frame.astype(object).to_dict("records"):
+        rows.append({k: None if _is_null(v) else v.isoformat() if hasattr(v, "isoformat") else v
+                     for k, v in row.items()})
+    return rows
+
+
+def _is_null(value: Any) -> bool:
+    try:
+        return bool(value is None or value != value)  # NA, NaT and NaN are not equal to themselves
+    except TypeError:  # pandas.NA cannot be made a bool
+        return True
 
 
 def _skipped_note(skipped: Dict[str, int]) -> str:
@@ -334,8 +374,8 @@ def _stop_resource_tracker() -> None:
             pass
 
 
-def format_summary(summary: Dict[str, Any]) -> str:
-    """The summary as aligned text."""
+def format_summary(summary: Dict[str, Any], top: int = 5) -> str:
+    """The summary as aligned text (``top`` rows of the partition and health tables)."""
     lines = [
         f"files          {summary['files']:,} ({summary['ok']:,} ok, {summary['failed']:,} failed)",
         f"rows           {summary['rows']:,} in {summary['row_groups']:,} row groups",
@@ -351,7 +391,9 @@ def format_summary(summary: Dict[str, Any]) -> str:
     if summary["retried"]:
         lines.append(f"retried        {summary['retried']:,} files (a worker died while parsing them)")
     if summary["partition_columns"]:
-        lines.append(f"partitions     {', '.join(summary['partition_columns'])}")
+        lines.append(f"partitions     {summary['partitions']:,} ({', '.join(summary['partition_columns'])})")
+    if summary["health"]:
+        lines.append("health         " + ", ".join(f"{n:,} {flag}" for flag, n in summary["health"].items()))
     lines += _section("largest schemas (fingerprint, files, leaf columns, example)",
                       [[s["fingerprint"], f"{s['files']:,}", str(s["columns"]), s["example"]]
                        for s in summary["schemas"]])
@@ -363,6 +405,28 @@ def format_summary(summary: Dict[str, Any]) -> str:
     if summary["more_errors"]:
         lines.append(f"  ... and {summary['more_errors']:,} more errors (--top N lists more; "
                      "--output keeps them all)")
+    if "partition_table" in summary:
+        table = summary["partition_table"]
+        keys = summary["partition_columns"]
+        lines += _section("partitions (files, ok, failed, rows, bytes on disk, schema versions, last mtime)",
+                          [[f"{p['files']:,}", f"{p['ok']:,}", f"{p['failed']:,}", f"{p['rows'] or 0:,}",
+                            _size(p["file_bytes"] or 0), f"{p['schema_versions']:,}", str(p["last_mtime"]),
+                            "/".join(f"{k}={HIVE_NULL if p[k] is None else p[k]}" for k in keys)]
+                           for p in table[:top]])
+        if len(table) > top:
+            lines.append(f"  ... and {len(table) - top:,} more partitions (--top N lists more; --format json all)")
+    if "health_flags" in summary:
+        shown: Dict[str, int] = {}
+        rows = []
+        for flag in summary["health_flags"]:
+            shown[flag["flag"]] = shown.get(flag["flag"], 0) + 1
+            if shown[flag["flag"]] <= top:
+                subject = flag["file_name"] or flag["column"] or flag["partition"] or "(the lake)"
+                rows.append([flag["flag"], f"{subject}: {flag['detail']}"])
+        lines += _section("health flags (thresholds: scanner.query.health.HealthRules)", rows)
+        hidden = sum(max(0, n - top) for n in shown.values())
+        if hidden:
+            lines.append(f"  ... and {hidden:,} more flags (--top N lists more per flag; --format json all)")
     if summary["output"]:
         lines.append(f"index written to {summary['output']}")
     return "\n".join(lines)

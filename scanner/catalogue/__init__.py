@@ -36,6 +36,8 @@ from scanner.engine.results import Results, Tables
 from scanner.entries import SKIP_INDEX, FileEntry
 from scanner.errors import ScanError
 from scanner.fields import COLUMNS, FILES, ROW_GROUPS, Field
+from scanner.query.health import HealthRules, health, health_counts, partition_labels
+from scanner.query.partitions import partitions
 
 __all__ = ["Catalogue", "Field", "FILES", "COLUMNS", "ROW_GROUPS", "INDEX_METADATA_KEY", "encode_bound",
            "decode_bound", "is_index"]
@@ -268,9 +270,24 @@ class Catalogue:
         self.skipped[SKIP_INDEX] = self.skipped.get(SKIP_INDEX, 0) + int((~keep).sum())
         return self
 
-    def summary(self, top: int = 5) -> Dict[str, Any]:
-        """Totals, schemas, largest footers and errors, as plain Python values."""
-        files = self._part("files").select(_SUMMARY_FIELDS)
+    def partitions(self) -> "pd.DataFrame":
+        """What each hive partition holds: files, ok / failed, rows, bytes, schema versions,
+        first and last modification time; partition values typed (int, then date, then
+        string: :mod:`scanner.query.partitions`). No rows when the lake has no partitions."""
+        return partitions(self._part("files"), self.partition_columns)
+
+    def health(self, rules: Optional[HealthRules] = None) -> "pd.DataFrame":
+        """Health flags (small files, row group sizes, large footers, columns without
+        statistics, mixed codecs or writers per partition) by ``rules``
+        (:class:`~scanner.query.health.HealthRules`; see :mod:`scanner.query.health`)."""
+        parts = self._current()
+        return health(parts["files"], parts["columns"], self.partition_columns, rules)
+
+    def summary(self, top: int = 5, rules: Optional[HealthRules] = None) -> Dict[str, Any]:
+        """Totals, schemas, largest footers, errors, partitions and health flags (counted
+        by ``rules``), as plain Python values."""
+        parts = self._current()
+        files = parts["files"].select(_SUMMARY_FIELDS)
         is_ok = pc.equal(files.column("status"), "ok")
         if pc.all(is_ok).as_py() is not False:  # no failed file (or no file at all)
             ok, errors = files, files.slice(0, 0)
@@ -298,6 +315,9 @@ class Catalogue:
             "skipped": dict(sorted(self.skipped.items(), key=lambda item: (-item[1], item[0]))),
             "retried": self.retried,
             "partition_columns": self.partition_columns,
+            "partitions": len(partition_labels(parts["files"], self.partition_columns).dictionary)
+            if self.partition_columns else 0,
+            "health": health_counts(parts["files"], parts["columns"], self.partition_columns, rules),
         }
 
 
