@@ -2,7 +2,7 @@
 
 Data flows one way::
 
-  sources/        paths ──► local.walk_root (os.scandir + stat)        ──┐ FileEntry: path, size,
+  sources/        paths ──► local.walk_root (C listing, no GIL)         ──┐ FileEntry: path, size,
   (entries.py:    URLs  ──► objectstore.list_url (fsspec, paged)        ──┤ mtime_ns, partitions,
    Selection)     skipped: hidden, sidecars, globs, the index (counted)  │ etag; discovery order
                                                                          ▼
@@ -10,7 +10,7 @@ Data flows one way::
                        │         tails from objectstore.Fetcher threads; small scans: here
                        │ (batch id, block name, spans)       ▲ the pool is started while the
                        ▼                                     │ walk still runs
-                  workers ×N ── long-lived, spawned: map each block once (read-only), one
+                  workers ×N ── long-lived, forked: map each block once (read-only), one
                        │         C call per batch (rugo._footer.parse_batch): footers -> rows
                        │ one batch: Arrow-layout buffers (bounds: kind, text, typed copies);
                        │ failures are rows
@@ -19,13 +19,16 @@ Data flows one way::
                        │             text dictionary-encoded); tables chunked in file order
                        ▼
   catalogue/      Catalogue ── Arrow parts; DataFrames (fixed dtypes, fields.py) made when
-                               asked for; write -> one Parquet index, in slices (index.py)
+                       │       asked for; write -> one Parquet index, in slices (index.py)
+                       ▼
+  query/          answers on the Arrow parts: partitions(), health() (HealthRules)
 
 Imports point down only: ``entries`` and ``fields`` at the bottom, then ``sources``,
-``engine``, ``catalogue``, ``scan`` (the entry points) and ``__main__`` at the top.
+``engine``, ``query`` (Arrow in, DataFrames out), ``catalogue``, ``scan`` (the entry
+points) and ``__main__`` at the top.
 
 Public API: :func:`build_catalogue`, :func:`scan_file`, :class:`Catalogue`,
-:class:`ScanError`. ``python -m scanner --help`` is the command line.
+:class:`HealthRules`, :class:`ScanError`. ``python -m scanner --help`` is the command line.
 
 The names are loaded on first use: every worker process imports this package (for
 ``scanner.engine.local.worker``), and must not pay for pandas and pyarrow, which only the
