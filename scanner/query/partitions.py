@@ -59,6 +59,8 @@ def partitions(files: pa.Table, keys: Sequence[str]) -> "pd.DataFrame":
     import pandas as pd
 
     keys = list(keys)
+    if not keys:
+        return pd.DataFrame({name: pd.Series([], dtype=_STAT_DTYPES.get(name, "Int64")) for name in PARTITION_STATS})
     ok = pc.equal(files.column("status"), "ok")
     table = pa.table({
         **{key: files.column(key) for key in keys},
@@ -70,8 +72,6 @@ def partitions(files: pa.Table, keys: Sequence[str]) -> "pd.DataFrame":
         "schema_versions": pc.if_else(ok, files.column("schema_fingerprint").cast(pa.string()), None),
         "mtime_ns": files.column("mtime_ns"),
     })
-    if not keys:
-        return pd.DataFrame({name: pd.Series([], dtype=_STAT_DTYPES.get(name, "Int64")) for name in PARTITION_STATS})
     grouped = table.group_by(keys, use_threads=False).aggregate([
         ([], "count_all"), ("ok", "sum"), ("failed", "sum"), ("rows", "sum"), ("file_bytes", "sum"),
         ("compressed_bytes", "sum"), ("schema_versions", "count_distinct"), ("mtime_ns", "min"),
