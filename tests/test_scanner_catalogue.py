@@ -8,7 +8,7 @@ import uuid
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import duckdb
 import pandas as pd
@@ -450,3 +450,74 @@ def test_summary_ranks_schemas_by_count_then_first_seen_across_chunks() -> None:
     assert ranked == [("b", 2, 0), ("a", 2, 1), (None, 2, 2), ("c", 2, 4)]
     assert _first_seen_counts(pa.chunked_array([pa.array(["x", "y", "y"])])) == [("y", 2, 1), ("x", 1, 0)]
     assert _first_seen_counts(pa.chunked_array([], pa.string())) == []
+
+
+def test_typed_bounds_compare_safely_across_writers(tmp_path: Path) -> None:
+    """The issue's filter: one column written as UTC, local and nanosecond timestamps by
+    different files; the typed columns hold each kind apart, and the README's sound range
+    test keeps exactly the files that may hold a row of the range."""
+    utc = pa.timestamp("us", tz="UTC")
+    stamps = {
+        "utc.parquet": pa.array([dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 9)], utc),
+        "local.parquet": pa.array([dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 2)], pa.timestamp("us")),
+        "nanos.parquet": pa.array([1_704_067_200_000_000_001, 1_704_067_200_000_000_999], pa.timestamp("ns", tz="UTC")),
+        "old.parquet": pa.array([dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999)], utc),
+        "nostats.parquet": pa.array([dt.datetime(2024, 1, 20), None], utc),
+    }
+    for name, values in stamps.items():
+        write(tmp_path / name, pa.table({"ts": values, "n": pa.array([1, 2], pa.int32()),
+                                         "s": ["b", "é"], "f": [0.5, -1.5], "b": [True, True],
+                                         "d": [dt.date(1, 1, 1), dt.date(9999, 12, 31)]}),
+              write_statistics=name != "nostats.parquet")
+    cat = build_catalogue(tmp_path, workers=1, progress=False)
+    cols = cat.columns.set_index(["file_name", "path_in_schema"])
+    ts = cat.columns[cat.columns.path_in_schema == "ts"].set_index("file_name")
+    at = lambda name: str(tmp_path / name)  # noqa: E731
+    assert ts.loc[at("utc.parquet"), "stats_min_timestamp"] == pd.Timestamp("2024-01-05", tz="UTC")
+    assert pd.isna(ts.loc[at("utc.parquet"), "stats_min_timestamp_local"])
+    assert ts.loc[at("local.parquet"), "stats_max_timestamp_local"] == pd.Timestamp("2024-03-02")
+    assert pd.isna(ts.loc[at("local.parquet"), "stats_max_timestamp"])
+    # nanoseconds rounded outward: 00:00:00.000000001 down to .000000, .000000999 up to .000001
+    assert ts.loc[at("nanos.parquet"), "stats_min_timestamp"] == pd.Timestamp("2024-01-01 00:00:00", tz="UTC")
+    assert ts.loc[at("nanos.parquet"), "stats_max_timestamp"] == pd.Timestamp("2024-01-01 00:00:00.000001",
+                                                                                tz="UTC")
+    assert ts.loc[at("old.parquet"), "stats_min_timestamp"].year == 1
+    assert ts.loc[at("old.parquet"), "stats_max_timestamp"].year == 9999
+    # the README's filter, against the data itself
+    lo, hi = pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-02-01", tz="UTC")
+    utc_hit = (ts.stats_max_timestamp >= lo) & (ts.stats_min_timestamp <= hi)
+    local_hit = (ts.stats_max_timestamp_local >= lo.tz_localize(None)) & (
+        ts.stats_min_timestamp_local <= hi.tz_localize(None))
+    unknown = ts.stats_min.isna() | ts.stats_max.isna()
+    kept = set(ts[(utc_hit.fillna(False) | local_hit.fillna(False) | unknown).astype(bool)].index)
+    def as_utc(value: Any) -> pd.Timestamp:  # a local wall clock read as UTC, as the rule says
+        stamp = pd.Timestamp(value)
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+    holding = {at(name) for name, values in stamps.items()
+               if any(v is not None and lo <= as_utc(v) <= hi for v in values.to_pylist())}
+    assert holding <= kept
+    assert kept == {at("utc.parquet"), at("nanos.parquet"), at("old.parquet"), at("nostats.parquet")}
+    # every other kind: its own column, equal to the object value, null elsewhere
+    row = cols.loc[(at("utc.parquet"), "n")]
+    assert (row.stats_min_int, row.stats_max_int) == (1, 2) and pd.isna(row.stats_min_float)
+    row = cols.loc[(at("utc.parquet"), "s")]
+    assert (row.stats_min_str, row.stats_max_str) == ("b", "é") and pd.isna(row.stats_min_int)
+    row = cols.loc[(at("utc.parquet"), "f")]
+    assert (row.stats_min_float, row.stats_max_float) == (-1.5, 0.5)
+    row = cols.loc[(at("utc.parquet"), "b")]
+    assert (bool(row.stats_min_bool), bool(row.stats_max_bool)) == (True, True)
+    row = cols.loc[(at("utc.parquet"), "d")]
+    assert (row.stats_min_date, row.stats_max_date) == (dt.date(1, 1, 1), dt.date(9999, 12, 31))
+    kinds = {"int": "n", "float": "f", "str": "s", "bool": "b", "date": "d"}
+    for suffix, path in kinds.items():
+        column = cat.columns[f"stats_min_{suffix}"]
+        assert set(cat.columns.path_in_schema[column.notna()]) == {path}, suffix
+    # the same typed columns from the index; but the index keeps timestamps to the
+    # microsecond, so the nanosecond file's maximum reads back rounded down (known; to fix
+    # with pruning, which needs it exact)
+    cat.write(tmp_path / "i.parquet")
+    back = Catalogue.read(tmp_path / "i.parquet")
+    typed = [c for c in cat.columns.columns if c.startswith(("stats_min_", "stats_max_"))]
+    nanos = cat.columns.index[cat.columns.file_name == at("nanos.parquet")]
+    assert_frame_equal(back.columns[typed].drop(index=nanos), cat.columns[typed].drop(index=nanos))

@@ -29,7 +29,7 @@ from scanner.engine.results import arrow_type
 from scanner.fields import BOUND_KINDS
 
 __all__ = ["encode_bound", "decode_bound", "encode_bounds", "decode_bounds", "index_bounds",
-           "from_index_bounds", "object_array", "BOUND_FIELDS", "KINDS", "KIND_TYPE"]
+           "from_index_bounds", "typed_bounds", "object_array", "BOUND_FIELDS", "KINDS", "KIND_TYPE", "TYPED_BOUNDS"]
 
 
 _KINDS: Tuple[Tuple[type, str, Callable[[Any], str]], ...] = (
@@ -248,6 +248,86 @@ def decode_bounds(table: pa.Table) -> Dict[str, np.ndarray]:
             values[rows] = object_array(got)
         out[name] = values
     return out
+
+
+#: The typed columns each bound gets in DataFrames, after the declared fields, for
+#: ``stats_min`` and ``stats_max`` in turn: ``<bound>_<suffix>`` holds the bounds of one
+#: kind and is null elsewhere, so that it compares safely with values of that kind.
+TYPED_BOUNDS = ("int", "float", "str", "bool", "date", "timestamp", "timestamp_local")
+_CODE = {kind: KINDS.index(kind) for kind in KINDS}
+
+
+def typed_bounds(table: pa.Table) -> Dict[str, Any]:
+    """The typed bound columns (:data:`TYPED_BOUNDS`) of a part, as pandas arrays.
+
+    Per bound: ``_int`` (``Int64``: int bounds that fit int64), ``_float`` (``Float64``),
+    ``_str`` (``string``), ``_bool`` (``boolean``), ``_date`` (``date32[pyarrow]``),
+    ``_timestamp`` (``datetime64[us, UTC]``: timestamps adjusted to UTC) and
+    ``_timestamp_local`` (``datetime64[us]``: wall-clock timestamps, not adjusted).
+    Nanosecond bounds are rounded outward to microseconds (a minimum down, a maximum up),
+    so that a range test on them stays sound. Decimals, bytes, times and UUIDs stay in the
+    object column only. Made by Arrow from the kind, text and typed copies: no Python
+    object per row.
+    """
+    import pandas as pd
+
+    codes = _kind_codes(table)
+    columns: Dict[str, pa.Array] = {}
+    for name in ("stats_min", "stats_max"):
+        def where(kind: str, column: Any) -> pa.Array:
+            mask = codes == _CODE[kind]
+            if not mask.any():  # no bound of this kind: no work
+                return pa.nulls(len(codes), column.type)
+            if isinstance(column, pa.ChunkedArray):
+                column = column.combine_chunks()
+            return pc.if_else(pa.array(mask), column, None)
+
+        text = table.column(name).combine_chunks().cast(pa.string())
+        columns[f"{name}_int"] = where("int", table.column(f"{name}_int"))
+        columns[f"{name}_float"] = where("float", table.column(f"{name}_float"))
+        columns[f"{name}_str"] = where("str", text)
+        columns[f"{name}_bool"] = pc.equal(where("bool", text), "true").cast(pa.bool_())
+        columns[f"{name}_date"] = where("date", text).cast(pa.date32())
+        utc, local = _timestamps(text, table.column(f"{name}_int").combine_chunks(), codes, up=name == "stats_max")
+        columns[f"{name}_timestamp"], columns[f"{name}_timestamp_local"] = utc, local
+    ordered = {f"{name}_{suffix}": columns[f"{name}_{suffix}"]
+               for suffix in TYPED_BOUNDS for name in ("stats_min", "stats_max")}
+    mapping = {pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype(), pa.string(): pd.StringDtype(),
+               pa.bool_(): pd.BooleanDtype(), pa.date32(): pd.ArrowDtype(pa.date32())}
+    frame = pa.table(ordered).to_pandas(types_mapper=mapping.get)
+    return {name: frame[name].array for name in ordered}
+
+
+def _timestamps(text: pa.Array, ints: pa.Array, codes: np.ndarray, up: bool) -> Tuple[pa.Array, pa.Array]:
+    """The timestamp bounds as ``timestamp[us, UTC]`` (those written with a zone) and
+    ``timestamp[us]`` (those without). A ``datetime`` bound is parsed from its ISO text
+    (microseconds, exact); a ``timestamp`` bound (pandas, nanoseconds) comes from its
+    nanosecond copy, rounded ``up`` or down to microseconds."""
+    n = len(codes)
+    kinds = (codes == _CODE["datetime"]) | (codes == _CODE["timestamp"])
+    if not kinds.any():
+        return pa.nulls(n, pa.timestamp("us", tz="UTC")), pa.nulls(n, pa.timestamp("us"))
+    micros = np.zeros(n, np.int64)
+    found = np.zeros(n, bool)
+    aware = np.zeros(n, bool)
+    rows = np.flatnonzero(kinds)
+    zoned = pc.match_substring_regex(text.take(pa.array(rows)), r"(Z|[+-]\d\d:\d\d)$")
+    aware[rows] = pc.fill_null(zoned, False).to_numpy(zero_copy_only=False)
+    present = pc.is_valid(text).to_numpy(zero_copy_only=False)
+    datetimes = present & (codes == _CODE["datetime"])
+    for zone, unit in ((True, pa.timestamp("us", tz="UTC")), (False, pa.timestamp("us"))):
+        rows = np.flatnonzero(datetimes & (aware == zone))
+        if len(rows):
+            micros[rows] = text.take(pa.array(rows)).cast(unit).cast(pa.int64()).to_numpy()
+            found[rows] = True
+    stamps = np.flatnonzero(present & (codes == _CODE["timestamp"]) & pc.is_valid(ints).to_numpy(zero_copy_only=False))
+    if len(stamps):
+        nanos = ints.take(pa.array(stamps)).to_numpy()
+        micros[stamps] = -(-nanos // 1000) if up else nanos // 1000
+        found[stamps] = True
+    utc = pa.array(micros, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+    local = pa.array(micros, pa.int64()).cast(pa.timestamp("us"))
+    return (pc.if_else(pa.array(found & aware), utc, None), pc.if_else(pa.array(found & ~aware), local, None))
 
 
 def object_array(values: List[Any]) -> np.ndarray:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scanner.catalogue.bounds import (KIND_TYPE, decode_bounds, encode_bounds, from_index_bounds, index_bounds,
-                                      object_array)
+                                      object_array, typed_bounds)
 from scanner.catalogue.index import INDEX_FORMAT, nested_name
 from scanner.entries import FileEntry
 from scanner.fields import FILES, Field, stored
@@ -66,14 +66,17 @@ def to_frame(part: Part, fields: Sequence[Field], file_names: Optional[pa.Array]
             typed = typed.set_column(position, field.name, typed.column(position).cast(field.type.value_type))
     frame = typed.to_pandas(types_mapper=mapping.get)
     objects: Dict[str, Any] = {}
+    typed: Dict[str, Any] = {}
     if any(f.kind == "value" for f in fields):
         objects.update(decode_bounds(plain))
+        typed = typed_bounds(plain)
     for f in fields:
         if f.kind == "strs":
             objects[f.name] = object_array(plain.column(f.name).to_pylist())
     for name, values in objects.items():
         frame[name] = pd.Series(values, dtype=object)
-    return frame[[f.name for f in fields]]
+    frame = frame[[f.name for f in fields]]
+    return frame.assign(**typed) if typed else frame
 
 
 def from_frame(frame: "pd.DataFrame", fields: Sequence[Field], file_names: Optional[pa.Array] = None) -> Part:
