@@ -9,8 +9,9 @@ tools can filter on directly. The scan's parser writes these columns itself (the
 
 In memory (a catalogue part) ``stats_kind`` is a dictionary array over :data:`KINDS`,
 whose ``timestamp`` (a pandas ``Timestamp``, nanoseconds) keeps its nanoseconds in the
-int copy. The index (:func:`index_bounds`) has the kind names of :func:`encode_bound`
-(``timestamp`` is a ``datetime`` there) and an int copy for ints only.
+int copy. The index (:func:`index_bounds`) has the same kind names, and an int copy for
+ints and timestamps only (index format 1 called a timestamp a ``datetime`` and kept no
+nanoseconds: read back, its bounds are microseconds).
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ _INT64 = (-(2**63), 2**63 - 1)
 KINDS = BOUND_KINDS
 #: The in-memory ``stats_kind`` type: int8 codes into :data:`KINDS`.
 KIND_TYPE = arrow_type("kind")
-_INDEX_KIND_NAMES = pa.array(["datetime" if k == "timestamp" else k for k in KINDS], pa.string())
+_INDEX_KIND_NAMES = pa.array(KINDS, pa.string())
 #: The columns a table's bounds are kept as, in order: the kind, then text, int and float
 #: copies of the minimum and of the maximum.
 BOUND_FIELDS = ("stats_kind", "stats_min", "stats_min_int", "stats_min_float",
@@ -186,9 +187,10 @@ def _kind_codes(table: pa.Table) -> np.ndarray:
 
 def index_bounds(table: pa.Table) -> Dict[str, pa.Array]:
     """The index's bound columns of a part's (:data:`BOUND_FIELDS`, ``stats_kind`` as kind
-    names, ``*_int`` for ints only)."""
+    names, ``*_int`` for ints and for a ``timestamp``'s nanoseconds only)."""
     kind = table.column("stats_kind").combine_chunks()
-    is_int = pc.fill_null(pc.equal(kind.indices, KINDS.index("int")), False)
+    is_int = pc.fill_null(pc.is_in(kind.indices, value_set=pa.array([KINDS.index("int"), KINDS.index("timestamp")],
+                                                                      kind.indices.type)), False)
     out = {"stats_kind": pa.DictionaryArray.from_arrays(kind.indices, _INDEX_KIND_NAMES).cast(pa.string())}
     for name in ("stats_min", "stats_max"):
         out[name] = table.column(name).combine_chunks().cast(pa.string())

@@ -22,7 +22,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: Key of the index file's key/value metadata that describes the index (JSON).
 INDEX_METADATA_KEY = "rugo.scanner"
 #: Version of the index layout written. 2: the fields of the nested ``columns`` and
-#: ``row_groups`` entries carry a prefix (:func:`nested_name`); 1 had none.
+#: ``row_groups`` entries carry a prefix (:func:`nested_name`), and a nanosecond timestamp
+#: bound is kind ``timestamp`` with its nanoseconds in the int copy; 1 had no prefixes and
+#: kept such bounds as ``datetime`` text (microseconds).
 INDEX_FORMAT = 2
 #: Versions :meth:`Catalogue.read` understands.
 READABLE_FORMATS = (1, 2)
