@@ -38,6 +38,7 @@ from scanner.errors import ScanError
 from scanner.fields import COLUMNS, FILES, ROW_GROUPS, Field
 from scanner.query.health import HealthRules, health, health_counts, partition_labels
 from scanner.query.partitions import partitions
+from scanner.query.prune import prune
 
 __all__ = ["Catalogue", "Field", "FILES", "COLUMNS", "ROW_GROUPS", "INDEX_METADATA_KEY", "encode_bound",
            "decode_bound", "is_index"]
@@ -282,6 +283,27 @@ class Catalogue:
         (:class:`~scanner.query.health.HealthRules`; see :mod:`scanner.query.health`)."""
         parts = self._current()
         return health(parts["files"], parts["columns"], self.partition_columns, rules)
+
+    def prune(self, filters: Any, level: str = "files") -> "pd.DataFrame":
+        """The files (``level="files"``: rows of :attr:`files`) or row groups
+        (``level="row_groups"``: ``file_name``, ``row_group_id``; needs ``row_groups``
+        detail) that may hold rows matching ``filters``, soundly: a file or row group
+        holding a matching row is never left out (:mod:`scanner.query.prune`).
+
+        ``filters`` is pyarrow's DNF form: ``[("ts", ">=", t), ("country", "in", ["DE"])]``,
+        or a list of such lists for OR.
+
+        Raises
+        ------
+        ValueError
+            A malformed filter, or ``level="row_groups"`` on a catalogue scanned with less
+            detail.
+        """
+        if level == "row_groups" and self.detail != "row_groups":
+            raise ValueError(f"level='row_groups' needs a catalogue scanned with detail='row_groups', "
+                             f"not {self.detail!r}")
+        columns = self.columns if self.detail != "files" else None
+        return prune(self.files, columns, self.row_groups, self.partition_columns, filters, level)
 
     def summary(self, top: int = 5, rules: Optional[HealthRules] = None) -> Dict[str, Any]:
         """Totals, schemas, largest footers, errors, partitions and health flags (counted

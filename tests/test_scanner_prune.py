@@ -1,0 +1,275 @@
+"""Pruning: sound against the data itself (hypothesis: lakes and predicates), and at least
+as strong as pyarrow.dataset's statistics and partition pruning on the same lake."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, List, Optional
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scanner import build_catalogue
+from scanner.query.prune import normalize_filters
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2024, 1, 1)
+
+# column -> (arrow type, strategy of one value)
+COLUMNS = {
+    "i": (pa.int64(), st.integers(-50, 50)),
+    "u": (pa.uint64(), st.sampled_from([0, 1, 2**63 - 1, 2**63, 2**64 - 1])),
+    "s": (pa.string(), st.sampled_from(["", "a", "ab", "b", "é", "z", "日本", "zz" * 40])),
+    "f": (pa.float64(), st.sampled_from([-1.5, 0.0, -0.0, 2.5, 1e300, math.nan])),
+    "d": (pa.date32(), st.dates(dt.date(2023, 12, 25), dt.date(2024, 1, 10))),
+    "t": (pa.timestamp("us", tz="UTC"),
+          st.integers(0, 10).map(lambda h: (T0 + dt.timedelta(hours=h)).replace(tzinfo=UTC))),
+    "l": (pa.timestamp("us"), st.integers(0, 10).map(lambda h: T0 + dt.timedelta(hours=h))),
+    "n": (pa.timestamp("ns", tz="UTC"), st.integers(0, 5).map(lambda k: 1_704_067_200_000_000_000 + k * 250)),
+    "m": (pa.decimal128(9, 2), st.sampled_from([Decimal("-1.00"), Decimal("0.50"), Decimal("7.25")])),
+    "b": (pa.bool_(), st.booleans()),
+}
+OPS = ["==", "!=", "<", "<=", ">", ">=", "in", "not in", "is_null", "is_valid"]
+
+
+@st.composite
+def lakes(draw: Any) -> List[dict]:
+    files = []
+    for _ in range(draw(st.integers(1, 4))):
+        rows = draw(st.integers(0, 6))
+        names = draw(st.sets(st.sampled_from(sorted(COLUMNS)), min_size=1, max_size=4))
+        data = {name: draw(st.lists(st.none() | COLUMNS[name][1], min_size=rows, max_size=rows))
+                for name in sorted(names)}
+        files.append({"data": data, "row_group_size": draw(st.integers(1, 4)),
+                      "stats": draw(st.booleans() | st.just(True)), "part": draw(st.sampled_from([None, "1", "2", "10"]))})
+    return files
+
+
+def predicates(lake: List[dict]) -> Any:
+    """Predicates on the lake's own columns (mostly) and values (often): the interesting
+    edges (a value at a bound, just inside, just outside) come up often."""
+    present = sorted({name for spec in lake for name in spec["data"]})
+    seen = {name: [v for spec in lake for v in spec["data"].get(name, []) if v is not None] for name in present}
+
+    @st.composite
+    def one(draw: Any) -> tuple:
+        column = draw(st.sampled_from(present + ["p"]) | st.sampled_from(sorted(COLUMNS)))
+        op = draw(st.sampled_from(OPS))
+        strategy = st.sampled_from([1, 2, 10]) if column == "p" else COLUMNS[column][1]
+        if seen.get(column):
+            strategy = st.sampled_from(seen[column]) | strategy
+        if column == "n":
+            strategy = strategy.map(lambda ns: ns if not isinstance(ns, int) else _ns_timestamp(ns))
+        if op in ("in", "not in"):
+            return column, op, draw(st.lists(strategy, min_size=0, max_size=3))
+        return column, op, draw(strategy)
+
+    return st.lists(one(), min_size=1, max_size=2)
+
+
+def _ns_timestamp(ns: int) -> Any:
+    import pandas as pd
+
+    return pd.Timestamp(ns, tz="UTC")
+
+
+def _write(root: Path, lake: List[dict]) -> List[Path]:
+    paths = []
+    for k, spec in enumerate(lake):
+        directory = root / f"p={spec['part']}" if spec["part"] is not None else root
+        directory.mkdir(parents=True, exist_ok=True)
+        table = pa.table({name: pa.array(values, COLUMNS[name][0]) for name, values in spec["data"].items()})
+        path = directory / f"f{k}.parquet"
+        pq.write_table(table, path, row_group_size=spec["row_group_size"], write_statistics=spec["stats"])
+        paths.append(path)
+    return paths
+
+
+def _holds(value: Any, op: str, target: Any) -> bool:
+    """One row's value against a predicate, by the rules the module documents (nulls match
+    no comparison; local and UTC timestamps as UTC wall clocks)."""
+    if op == "is_null":
+        return value is None
+    if op == "is_valid":
+        return value is not None
+    if value is None:
+        return False
+    if op in ("in", "not in"):
+        inside = any(_compare(value, "==", t) for t in target)
+        return inside if op == "in" else all(_compare(value, "!=", t) for t in target)
+    return _compare(value, op, target)
+
+
+def _compare(a: Any, op: str, b: Any) -> bool:
+    if isinstance(a, dt.datetime) and isinstance(b, dt.datetime) and (a.tzinfo is None) != (b.tzinfo is None):
+        a, b = [x if x.tzinfo is None else x.astimezone(UTC).replace(tzinfo=None) for x in (a, b)]
+    if isinstance(a, bool) != isinstance(b, bool):
+        return op == "!="  # never equal: as pyarrow would refuse, count it as matching only "!="
+    try:
+        return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+    except TypeError:
+        return True  # not comparable: the pruner must keep it, so count it as a match
+
+
+def _row_values(path: Path, column: str, part: Optional[str], group: Optional[int] = None) -> List[Any]:
+    if column == "p":
+        rows = pq.ParquetFile(path).metadata.num_rows if group is None else \
+            pq.ParquetFile(path).metadata.row_group(group).num_rows
+        return [None if part is None else int(part)] * rows
+    parquet = pq.ParquetFile(path)
+    table = parquet.read() if group is None else parquet.read_row_group(group)
+    if column not in table.column_names:
+        return [None] * table.num_rows
+    values = table.column(column)
+    if pa.types.is_timestamp(values.type) and values.type.unit == "ns":
+        return [None if v is None else _ns_timestamp(v) for v in values.cast(pa.int64()).to_pylist()]
+    return values.to_pylist()
+
+
+def _candidates(lake: List[dict], column: str) -> List[Any]:
+    """Values to test a column with: every value it holds, and values around them."""
+    if column == "p":
+        return [1, 2, 5, 10, 11]
+    values = [v for spec in lake for v in spec["data"].get(column, []) if v is not None]
+    extra: List[Any] = []
+    for v in values:
+        if isinstance(v, bool):
+            extra.append(not v)
+        elif isinstance(v, (int, float, Decimal)) and not (isinstance(v, float) and math.isnan(v)):
+            extra += [v - 1, v + 1] if not isinstance(v, float) else [v - 0.25, v + 0.25]
+        elif isinstance(v, dt.datetime):
+            extra += [v - dt.timedelta(minutes=1), v + dt.timedelta(minutes=1)]
+        elif isinstance(v, dt.date):
+            extra += [v - dt.timedelta(days=1), v + dt.timedelta(days=1)]
+        elif isinstance(v, str):
+            extra += [v + "a", v[:-1]]
+    if column == "n":
+        return [_ns_timestamp(v + d) for v in values for d in (-1, 0, 1)]
+    return values + extra
+
+
+def _matches(paths: List[Path], lake: List[dict], filters: Any, group: Optional[int], k: int,
+             cache: dict) -> bool:
+    conjunctions = normalize_filters(filters)
+    columns = {c for conj in conjunctions for c, _, _ in conj}
+    values = {}
+    for c in columns:
+        if (k, c, group) not in cache:
+            cache[k, c, group] = _row_values(paths[k], c, lake[k]["part"], group)
+        values[c] = cache[k, c, group]
+    rows = len(next(iter(values.values())))
+    return any(all(_holds(values[c][r], op, v) for c, op, v in conj) for conj in conjunctions for r in range(rows))
+
+
+def _check(cat: Any, paths: List[Path], lake: List[dict], filters: Any, cache: dict) -> None:
+    files = set(cat.prune(filters).file_name)
+    chunks = cat.prune(filters, level="row_groups")
+    chunks = set(zip(chunks.file_name, chunks.row_group_id))
+    for k, path in enumerate(paths):
+        if _matches(paths, lake, filters, None, k, cache):
+            assert str(path) in files, (str(path), filters)
+        if ("groups", k) not in cache:
+            cache["groups", k] = pq.ParquetFile(path).metadata.num_row_groups
+        for group in range(cache["groups", k]):
+            if _matches(paths, lake, filters, group, k, cache):
+                assert (str(path), group) in chunks, (str(path), group, filters)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lake=lakes(), data=st.data())
+def test_pruning_never_drops_a_file_or_row_group_with_a_matching_row(lake: List[dict], data: Any) -> None:
+    """Every operator on every column of the lake (and a partition key, and a column no
+    file has) with every value the lake holds and its neighbours; then random AND / OR."""
+    root = Path(tempfile.mkdtemp(prefix="rugo-prune-"))
+    try:
+        paths = _write(root, lake)
+        cat = build_catalogue(root, detail="row_groups", workers=1, progress=False)
+        cache: dict = {}
+        present = sorted({name for spec in lake for name in spec["data"]})
+        for column in present + ["p", "zz_missing"]:
+            values = list({repr(v): v for v in _candidates(lake, column) or [1]}.values())
+            if len(values) > 6:  # a sample of them each time: many examples cover the rest
+                values = [values[i] for i in data.draw(st.lists(st.integers(0, len(values) - 1), min_size=6,
+                                                                max_size=6, unique=True))]
+            for op in OPS:
+                if op in ("in", "not in"):
+                    _check(cat, paths, lake, [(column, op, values[:3])], cache)
+                    _check(cat, paths, lake, [(column, op, [])], cache)
+                else:
+                    for value in values:
+                        _check(cat, paths, lake, [(column, op, value)], cache)
+        preds = data.draw(predicates(lake))
+        _check(cat, paths, lake, preds, cache)
+        _check(cat, paths, lake, [[p] for p in preds], cache)
+    finally:
+        shutil.rmtree(root)
+
+
+def test_filters_are_checked() -> None:
+    with pytest.raises(ValueError, match="unknown filter operator"):
+        normalize_filters([("a", "~", 1)])
+    with pytest.raises(ValueError, match="needs a collection"):
+        normalize_filters([("a", "in", "abc")])
+    assert normalize_filters([("a", "=", 1)]) == [[("a", "==", 1)]]
+    assert normalize_filters([[("a", "<", 1)], [("b", "is_null", None)]]) == [[("a", "<", 1)], [("b", "is_null", None)]]
+    assert normalize_filters(None) == [[]]
+
+
+def test_row_groups_level_needs_row_groups_detail(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"a": [1, 2]}), tmp_path / "a.parquet")
+    with pytest.raises(ValueError, match="detail='row_groups'"):
+        build_catalogue(tmp_path, progress=False).prune([("a", "==", 1)], level="row_groups")
+    files_only = build_catalogue(tmp_path, detail="files", progress=False)
+    assert len(files_only.prune([("a", "==", 99)])) == 1  # no statistics read: nothing pruned
+
+
+def _strength_lake(root: Path) -> None:
+    for year in (2023, 2024):
+        for k in range(3):
+            start = (year - 2023) * 3000 + k * 1000
+            table = pa.table({"id": pa.array(range(start, start + 1000), pa.int64()),
+                              "name": [f"n{start + i:06d}" for i in range(1000)],
+                              "ts": pa.array([dt.datetime(year, 1 + k, 1, tzinfo=UTC) + dt.timedelta(minutes=i)
+                                              for i in range(1000)], pa.timestamp("us", tz="UTC"))})
+            directory = root / f"year={year}"
+            directory.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, directory / f"part-{k}.parquet", row_group_size=250)
+
+
+STRENGTH = [
+    ([("id", ">=", 2500)], pc.field("id") >= 2500),
+    ([("id", "==", 1234)], pc.field("id") == 1234),
+    ([("id", "<", 100), ("year", "==", 2024)], (pc.field("id") < 100) & (pc.field("year") == 2024)),
+    ([("year", "==", 2023)], pc.field("year") == 2023),
+    ([("name", ">", "n004990")], pc.field("name") > "n004990"),
+    ([("id", "in", [10, 5000])], pc.field("id").isin([10, 5000])),
+    ([("ts", ">=", dt.datetime(2024, 3, 1, 12, tzinfo=UTC))],
+     pc.field("ts") >= pa.scalar(dt.datetime(2024, 3, 1, 12, tzinfo=UTC), pa.timestamp("us", tz="UTC"))),
+]
+
+
+@pytest.mark.parametrize("filters, expression", STRENGTH)
+def test_keeps_no_more_row_groups_than_pyarrow_dataset(tmp_path: Path, filters: list, expression: Any) -> None:
+    _strength_lake(tmp_path)
+    cat = build_catalogue(tmp_path, detail="row_groups", workers=1, progress=False)
+    ours = cat.prune(filters, level="row_groups")
+    dataset = ds.dataset(tmp_path, format="parquet", partitioning="hive")
+    theirs = sum(len(fragment.split_by_row_group(filter=expression, schema=dataset.schema))
+                 for fragment in dataset.get_fragments(filter=expression))
+    assert len(ours) <= theirs, (filters, len(ours), theirs)
+    # and sound: every row group holding a match is kept
+    table = dataset.to_table(filter=expression, columns=["id"])
+    holding = {(str(tmp_path / f"year={2023 + i // 3000}" / f"part-{(i % 3000) // 1000}.parquet"), (i % 1000) // 250)
+               for i in table.column("id").to_pylist()}
+    assert holding <= set(zip(ours.file_name, ours.row_group_id)), filters
+    files = set(cat.prune(filters).file_name)
+    assert {name for name, _ in holding} <= files
