@@ -21,7 +21,7 @@ Data flows one way::
   catalogue/      Catalogue ── Arrow parts; DataFrames (fixed dtypes, fields.py) made when
                        │       asked for; write -> one Parquet index, in slices (index.py)
                        ▼
-  query/          answers: partitions(), health() (HealthRules), prune(filters)
+  query/          answers: partitions(), health() (HealthRules), prune(filters), where.py (SQL)
 
 Imports point down only: ``entries`` and ``fields`` at the bottom, then ``sources``,
 ``engine``, ``query`` (Arrow in, DataFrames out), ``catalogue``, ``scan`` (the entry

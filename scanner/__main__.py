@@ -35,6 +35,7 @@ from scanner.catalogue.index import is_index  # noqa: E402
 from scanner.engine.local import pool  # noqa: E402
 from scanner.entries import HIVE_NULL  # noqa: E402
 from scanner.errors import ScanError  # noqa: E402
+from scanner.query.where import parse_where  # noqa: E402
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY  # noqa: E402
 
 EPILOG = """\
@@ -132,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also list the health flags: small files, row group sizes, large footers, "
                              "columns without statistics, mixed codecs or writers per partition "
                              "(--top N per flag; JSON: all)")
+    parser.add_argument("--where", metavar="CONDITION",
+                        help="also list the files (or, with --prune-level row_groups, the row groups) that "
+                             "may hold rows matching a SQL condition, e.g. \"ts >= '2024-01-01' AND country "
+                             "IN ('DE', 'FR')\" (sound: a file holding a match is never left out)")
+    parser.add_argument("--prune-level", choices=("files", "row_groups"), default="files",
+                        help="what --where lists: files (default), or row groups (needs --detail row_groups)")
     parser.add_argument("--from-index", metavar="PATH",
                         help="summarise an existing index instead of scanning (no DIR; with "
                              "--partitions and --health: answer from it without rescanning)")
@@ -285,11 +292,15 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _quiet_exit)
     try:
+        if args.where:
+            args.filters = parse_where(args.where)  # a typo fails before any scan
         given, listed = _paths(args)
         if args.from_index:
             if given or listed or args.output:
                 parser.error("--from-index reads an index: give no DIR, --from-file or --output with it")
             return _report(scanner.Catalogue.read(args.from_index), args, output=None)
+        if args.where and args.prune_level == "row_groups" and args.detail != "row_groups":
+            parser.error("--prune-level row_groups needs --detail row_groups")
         if not given and not listed:
             parser.error("give at least one DIR or URL (or --from-file)")
         _check_roots(given)
@@ -320,6 +331,14 @@ def _report(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Op
     """Print the summary (and the tables asked for) of ``catalogue``; the exit status."""
     summary = catalogue.summary(top=args.top)
     summary["output"] = os.path.abspath(output) if output else None
+    if args.where:
+        candidates = catalogue.prune(args.filters, args.prune_level)
+        total = len(catalogue.files) if args.prune_level == "files" else \
+            len(catalogue.row_groups.drop_duplicates(["file_name", "row_group_id"]))
+        summary["prune"] = {"where": args.where, "level": args.prune_level, "candidates": len(candidates),
+                            "of": total}
+        summary["prune_table"] = _records(candidates[["file_name"] + (["row_group_id"]
+                                                                       if args.prune_level == "row_groups" else [])])
     if args.partitions:
         summary["partition_table"] = _records(catalogue.partitions())
     if args.health:
@@ -415,6 +434,15 @@ def format_summary(summary: Dict[str, Any], top: int = 5) -> str:
                            for p in table[:top]])
         if len(table) > top:
             lines.append(f"  ... and {len(table) - top:,} more partitions (--top N lists more; --format json all)")
+    if "prune" in summary:
+        prune = summary["prune"]
+        unit = "files" if prune["level"] == "files" else "row groups"
+        rows = [[p["file_name"] if p.get("row_group_id") is None else f"{p['file_name']} row group {p['row_group_id']}"]
+                for p in summary["prune_table"][:top]]
+        lines += ["", f"may match WHERE {prune['where']}: {prune['candidates']:,} of {prune['of']:,} {unit}"]
+        lines += ["  " + r[0] for r in rows]
+        if prune["candidates"] > top:
+            lines.append(f"  ... and {prune['candidates'] - top:,} more (--top N lists more; --format json all)")
     if "health_flags" in summary:
         shown: Dict[str, int] = {}
         rows = []

@@ -27,7 +27,9 @@ The rules, in the order they apply:
 * a NaN in a bound or in the filter's values keeps the file;
 * timestamps: a bound without a zone (not adjusted to UTC) and a filter value with one
   (or the reverse) are compared as UTC wall clocks, the rule the typed ``_timestamp`` /
-  ``_timestamp_local`` columns document.
+  ``_timestamp_local`` columns document;
+* a string value against a date, timestamp or decimal bound is read as one (ISO 8601:
+  ``"2024-01-01"``); one that does not parse keeps the file.
 
 Hive partition values are compared as :func:`scanner.query.partitions.typed_partition_values`
 types them (int, then date, then string); a null partition value matches only ``is_null``.
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -245,7 +248,7 @@ def _range_may(op: str, value: Any, lo: Any, hi: Any, exact: bool, floating: boo
             return _lt(value, hi)
         if op == ">=":
             return not _lt(hi, value)
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, ArithmeticError):  # incomparable, unparsable: cannot tell
         return _UNKNOWN
     return _UNKNOWN
 
@@ -265,16 +268,35 @@ def _eq(a: Any, b: Any) -> bool:
 
 
 def _comparable(a: Any, b: Any) -> Tuple[Any, Any]:
-    """Timestamps with and without a zone as UTC wall clocks; bools never as ints; a date
-    never as a datetime (``TypeError``: cannot tell)."""
+    """Timestamps with and without a zone as UTC wall clocks; a string against a date,
+    timestamp or decimal read as one (ISO 8601); bools never as ints; a date never as a
+    datetime (``TypeError``: cannot tell)."""
     if isinstance(a, bool) != isinstance(b, bool):
         raise TypeError("bool against another type")
+    if isinstance(a, str) != isinstance(b, str):
+        if isinstance(a, str):
+            a = _parsed(a, b)
+        else:
+            b = _parsed(b, a)
     if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
         if (a.tzinfo is None) != (b.tzinfo is None):
             a, b = _wall_utc(a), _wall_utc(b)
     elif isinstance(a, dt.datetime) != isinstance(b, dt.datetime) and (isinstance(a, dt.date) and isinstance(b, dt.date)):
         raise TypeError("date against datetime")
     return a, b
+
+
+def _parsed(text: str, like: Any) -> Any:
+    """``text`` as a value of ``like``'s kind (``TypeError`` when it is not text-like)."""
+    if isinstance(like, dt.datetime):
+        import pandas as pd
+
+        return pd.Timestamp(text)
+    if isinstance(like, dt.date):
+        return dt.date.fromisoformat(text)
+    if isinstance(like, Decimal):
+        return Decimal(text)
+    raise TypeError(f"a string against a {type(like).__name__}")
 
 
 def _wall_utc(value: dt.datetime) -> dt.datetime:
