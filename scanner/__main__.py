@@ -278,9 +278,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if _AS_COMMAND:
             # Done: the process only exits from here. A late Ctrl-C or SIGTERM must not stop
             # us half way through reaping the resource tracker (it would stay a zombie).
+            _ignore_late_signals()
+        _stop_resource_tracker()
+
+
+def _ignore_late_signals() -> None:
+    """Ignore SIGINT and SIGTERM from now on. One that lands while the handlers are being
+    switched (``signal.signal`` is Python code: the old handler can still run inside it) is
+    dropped, not a traceback: the work is done."""
+    while True:
+        try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _stop_resource_tracker()
+            return
+        except (KeyboardInterrupt, SystemExit):
+            continue
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:

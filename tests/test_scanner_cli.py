@@ -101,3 +101,32 @@ def test_example_lake_end_to_end(tmp_path: Path) -> None:
     assert not cat.files["file_name"].str.contains("/_|/\\.", regex=True).any()
     nested = cat.columns[cat.columns["path_in_schema"] == "tags.list.element"]
     assert len(nested) == 18 and (nested["logical_type"] == "varchar").all()
+
+
+def test_a_signal_while_the_cli_stops_listening_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At exit the CLI switches SIGINT and SIGTERM to ignored; one that lands inside that
+    switch (the old handler still runs there) is dropped instead of printing a traceback."""
+    import signal
+
+    import scanner.__main__ as cli
+
+    calls = []
+    real = signal.signal
+
+    def interrupted_once(signum, handler):  # type: ignore[no-untyped-def]
+        calls.append(signum)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        if len(calls) == 3:
+            raise SystemExit(143)  # SIGTERM's handler, as _quiet_exit raises it
+        return real(signum, handler)
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(cli.signal, "signal", interrupted_once)
+    try:
+        cli._ignore_late_signals()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        for signum, handler in saved.items():
+            real(signum, handler)
+    assert calls[:2] == [signal.SIGINT, signal.SIGINT]
