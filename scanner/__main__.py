@@ -366,19 +366,12 @@ def _report(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Op
 
 
 def _records(frame: Any) -> List[Dict[str, Any]]:
-    """A DataFrame's rows as JSON-ready dicts (nulls as None, times and dates as ISO text)."""
-    rows = []
-    for row in frame.astype(object).to_dict("records"):
-        rows.append({k: None if _is_null(v) else v.isoformat() if hasattr(v, "isoformat") else v
-                     for k, v in row.items()})
-    return rows
+    """A DataFrame's rows (scalar cells) as JSON-ready dicts (nulls as None, times and
+    dates as ISO text)."""
+    import pandas as pd
 
-
-def _is_null(value: Any) -> bool:
-    try:
-        return bool(value is None or value != value)  # NA, NaT and NaN are not equal to themselves
-    except TypeError:  # pandas.NA cannot be made a bool
-        return True
+    return [{k: None if pd.isna(v) else v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
+            for row in frame.astype(object).to_dict("records")]
 
 
 def _skipped_note(skipped: Dict[str, int]) -> str:

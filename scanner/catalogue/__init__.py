@@ -302,8 +302,8 @@ class Catalogue:
         if level == "row_groups" and self.detail != "row_groups":
             raise ValueError(f"level='row_groups' needs a catalogue scanned with detail='row_groups', "
                              f"not {self.detail!r}")
-        columns = self.columns if self.detail != "files" else None
-        return prune(self.files, columns, self.row_groups, self.partition_columns, filters, level)
+        stats = self.row_groups if level == "row_groups" else self.columns if self.detail != "files" else None
+        return prune(self.files, stats, self.partition_columns, filters, level)
 
     def summary(self, top: int = 5, rules: Optional[HealthRules] = None) -> Dict[str, Any]:
         """Totals, schemas, largest footers, errors, partitions and health flags (counted

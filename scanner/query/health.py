@@ -36,6 +36,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from scanner.entries import HIVE_NULL
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -192,8 +194,7 @@ def partition_labels(files: pa.Table, keys: Sequence[str]) -> pa.DictionaryArray
     Hive writes for null)."""
     if not keys:
         return pa.DictionaryArray.from_arrays(pa.array(np.zeros(files.num_rows, np.int32)), pa.array([""]))
-    parts = [pc.binary_join_element_wise(f"{key}=", pc.fill_null(files.column(key).cast(pa.string()),
-                                                                  "__HIVE_DEFAULT_PARTITION__"), "")
+    parts = [pc.binary_join_element_wise(f"{key}=", pc.fill_null(files.column(key).cast(pa.string()), HIVE_NULL), "")
              for key in keys]
     joined = pc.binary_join_element_wise(*parts, "/") if len(parts) > 1 else parts[0]
     if isinstance(joined, pa.ChunkedArray):

@@ -86,45 +86,39 @@ def normalize_filters(filters: Any) -> List[List[Predicate]]:
     return out
 
 
-def prune(files: "pd.DataFrame", columns: Optional["pd.DataFrame"], row_groups: "pd.DataFrame",
-          partition_keys: Sequence[str], filters: Any, level: str = "files") -> "pd.DataFrame":
-    """The candidates: ``files`` rows (level ``files``), or ``(file_name, row_group_id)``
-    pairs (level ``row_groups``, from ``row_groups``; a failed file is one pair with a
-    null ``row_group_id``: all of it may match). ``columns`` is ``None`` when the scan did
-    not read them (``files`` detail): then only partition keys prune. See the module
-    docstring."""
+def prune(files: "pd.DataFrame", stats: Optional["pd.DataFrame"], partition_keys: Sequence[str], filters: Any,
+          level: str = "files") -> "pd.DataFrame":
+    """The candidates: ``files`` rows (level ``files``, with ``stats`` the ``columns``
+    table), or ``(file_name, row_group_id)`` pairs (level ``row_groups``, with ``stats``
+    the ``row_groups`` table; a failed file is one pair with a null ``row_group_id``: all
+    of it may match). ``stats`` is ``None`` when the scan did not read the columns
+    (``files`` detail): then only partition keys prune. See the module docstring."""
     import pandas as pd
 
+    if level not in ("files", "row_groups"):
+        raise ValueError(f"level must be 'files' or 'row_groups', not {level!r}")
     groups = normalize_filters(filters)
     keys = set(partition_keys)
     typed = {key: _typed(files[key]) for key in partition_keys}
+    known = _column_stats(stats, per_row_group=level == "row_groups") if stats is not None else None
+
+    def may(key: Any, file_row: int, rows: Any) -> bool:
+        found = known.get(key, {}) if known is not None else None
+        return any(all(_may(p, keys, typed, file_row, found.get(p[0]) if found is not None else _UNCOMPARED, rows)
+                       for p in group) for group in groups)
+
     if level == "files":
-        stats = _column_stats(columns, exact=False) if columns is not None else None
-        keep = []
-        for i, row in enumerate(files.itertuples(index=False)):
-            if row.status != "ok":
-                keep.append(True)
-                continue
-            found = stats.get(row.file_name, {}) if stats is not None else _Unknown()
-            keep.append(any(all(_may(p, keys, typed, i, found.get(p[0]), row.num_rows) for p in group)
-                            for group in groups))
+        keep = [row.status != "ok" or may(row.file_name, i, row.num_rows)
+                for i, row in enumerate(files.itertuples(index=False))]
         return files[pd.Series(keep, index=files.index, dtype=bool)]
-    if level != "row_groups":
-        raise ValueError(f"level must be 'files' or 'row_groups', not {level!r}")
     by_file = {name: i for i, name in enumerate(files.file_name)}
-    chunk_stats = _column_stats(row_groups, exact=True, per_row_group=True)
-    pairs: List[Tuple[str, Any]] = []
-    for row in files.itertuples(index=False):
-        if row.status != "ok":
-            pairs.append((row.file_name, None))
-    rg = row_groups.drop_duplicates(["file_name", "row_group_id"])
-    for name, group_id, rows in zip(rg.file_name, rg.row_group_id, rg.row_group_num_rows):
-        found = chunk_stats.get((name, group_id), {})
-        i = by_file[name]
-        if any(all(_may(p, keys, typed, i, found.get(p[0]), rows) for p in group) for group in groups):
-            pairs.append((name, group_id))
-    order = {name: i for i, name in enumerate(files.file_name)}
-    pairs.sort(key=lambda pair: (order[pair[0]], -1 if pair[1] is None else pair[1]))
+    pairs: List[Tuple[str, Any]] = [(row.file_name, None) for row in files.itertuples(index=False)
+                                    if row.status != "ok"]
+    chunks = stats.drop_duplicates(["file_name", "row_group_id"])
+    pairs += [(name, group_id) for name, group_id, rows in
+              zip(chunks.file_name, chunks.row_group_id, chunks.row_group_num_rows)
+              if may((name, group_id), by_file[name], rows)]
+    pairs.sort(key=lambda pair: (by_file[pair[0]], -1 if pair[1] is None else pair[1]))
     return pd.DataFrame({"file_name": pd.array([p[0] for p in pairs], dtype="string"),
                          "row_group_id": pd.array([p[1] for p in pairs], dtype="Int64")})
 
@@ -139,13 +133,6 @@ def _typed(values: "pd.Series") -> List[Any]:
     return [None if pd.isna(v) else v for v in typed_partition_values(strings).tolist()]
 
 
-class _Unknown(dict):
-    """The columns of a file scanned without them: every one is :data:`_NESTED` (keep)."""
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        return _NESTED
-
-
 class _Stats:
     """What is known of one column in one file or row group."""
 
@@ -157,15 +144,16 @@ class _Stats:
         self.exact, self.floating, self.truncatable = exact, floating, truncatable
 
 
-def _column_stats(table: "pd.DataFrame", exact: bool, per_row_group: bool = False) -> Dict[Any, Dict[str, _Stats]]:
-    """(file, or (file, row group)) -> column path -> :class:`_Stats`."""
+def _column_stats(table: "pd.DataFrame", per_row_group: bool) -> Dict[Any, Dict[str, _Stats]]:
+    """(file, or (file, row group)) -> column path -> :class:`_Stats` (bounds exact only
+    where the table says so: ``row_groups``' ``min_is_exact`` / ``max_is_exact``)."""
     out: Dict[Any, Dict[str, _Stats]] = {}
     if not len(table):
         return out
     names = table.file_name.tolist()
     groups = table.row_group_id.tolist() if per_row_group else [None] * len(table)
-    exact_min = table.min_is_exact.tolist() if exact and "min_is_exact" in table else [None] * len(table)
-    exact_max = table.max_is_exact.tolist() if exact and "max_is_exact" in table else [None] * len(table)
+    exact_min = table.min_is_exact.tolist() if "min_is_exact" in table else [None] * len(table)
+    exact_max = table.max_is_exact.tolist() if "max_is_exact" in table else [None] * len(table)
     for name, group, path, lo, hi, nulls, values, physical, e_lo, e_hi in zip(
             names, groups, table.path_in_schema.tolist(), table.stats_min.tolist(), table.stats_max.tolist(),
             table.stats_null_count.tolist(), table.num_values.tolist(), table.type.tolist(), exact_min, exact_max):
@@ -173,7 +161,7 @@ def _column_stats(table: "pd.DataFrame", exact: bool, per_row_group: bool = Fals
         found = out.setdefault(key, {})
         parts = path.split(".")
         for depth in range(1, len(parts)):
-            found.setdefault(".".join(parts[:depth]), _NESTED)
+            found.setdefault(".".join(parts[:depth]), _UNCOMPARED)
         found[path] = _Stats(
             lo, hi, _int(nulls), _int(values), exact=e_lo is True and e_hi is True,
             floating=physical in ("float", "double") or isinstance(lo, float) or isinstance(hi, float),
@@ -181,8 +169,9 @@ def _column_stats(table: "pd.DataFrame", exact: bool, per_row_group: bool = Fals
     return out
 
 
-#: What a nested group's name (``point`` of ``point.x``) finds: nothing to compare, keep.
-_NESTED: Any = object()
+#: What a column finds when nothing is known to compare it with (keep): a nested group's
+#: name (``point`` of ``point.x``), or any column of a catalogue scanned at ``files`` detail.
+_UNCOMPARED: Any = object()
 
 
 def _int(value: Any) -> Optional[int]:
@@ -207,7 +196,7 @@ def _may(pred: Predicate, keys: set, typed: Dict[str, List[Any]], file_row: int,
         if part is None:
             return False
         return _range_may(op, value, part, part, exact=True, floating=False) is not False
-    if stats is _NESTED:  # a group (struct, list, map) named by its top: its leaves are not compared
+    if stats is _UNCOMPARED:
         return True
     if stats is None:  # the column is not in this file: all nulls
         return op == "is_null" and rows != 0

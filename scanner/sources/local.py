@@ -65,15 +65,16 @@ def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterato
             kinds = bytes(kinds[i] for i in order)
         prefix = directory.rstrip(os.sep) + os.sep
         relative_prefix = relative + "/" if relative else ""
-        files = [i for i, kind in enumerate(kinds) if kind == _FILE or kind == _OTHER]
-        kept = dict(zip(files, selection.keep_names(directory, relative, [names[i] for i in files])))
+        # the selection's answers, in name order, for the files and special files
+        kept = iter(selection.keep_names(directory, relative, [name for name, kind in zip(names, kinds)
+                                                               if kind == _FILE or kind == _OTHER]))
         subdirectories = []
         for i, kind in enumerate(kinds):
             if kind == _FILE:
-                if kept[i]:
+                if next(kept):
                     yield _new_entry(FileEntry, (prefix + names[i], sizes[i], mtimes[i], partitions, None, None, None))
             elif kind == _OTHER:  # a FIFO would block the reader forever
-                if kept[i]:
+                if next(kept):
                     yield FileEntry(prefix + names[i], -1, mtimes[i], partitions, *_NOT_REGULAR)
             elif kind != _DIRECTORY:  # the stat failed: a broken link, or a name gone since the listing
                 yield _error_entry(prefix + names[i], _os_error(sizes[i]), partitions)

@@ -30,9 +30,9 @@ import math
 import os
 import sys
 from collections import deque
-from itertools import islice, takewhile
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice, takewhile
 from multiprocessing.connection import wait
 from typing import Any, Deque, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
