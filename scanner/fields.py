@@ -41,6 +41,9 @@ FILES = (
     Field("total_compressed_size", "int", "sum of the column chunks' compressed sizes"),
     Field("total_uncompressed_size", "int", "sum of the column chunks' uncompressed sizes"),
     Field("schema_fingerprint", "str", "16 hex digits; same schema, same value"),
+    Field("schema_columns", "str",
+          "the top-level fields as compact JSON, as `read_metadata` gives them: "
+          "`[{\"name\":\"id\",\"physical_type\":\"int64\",\"logical_type\":null,\"nullable\":true},...]`"),
     Field("encryption_algorithm", "str", "`AES_GCM_V1` / `AES_GCM_CTR_V1` for plaintext-footer encrypted files"),
     Field("key_value_keys", "strs",
           "keys of the file's key/value metadata, in file order (bytes that are not UTF-8 read as U+FFFD)"),

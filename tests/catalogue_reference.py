@@ -12,6 +12,7 @@ import pickle
 from functools import partial
 from itertools import chain
 from operator import itemgetter
+import json
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import pyarrow as pa
@@ -25,7 +26,7 @@ Columns = Dict[str, List[Any]]
 FILE_FIELDS = (
     "error_type", "error", "num_rows", "num_row_groups", "num_columns", "created_by",
     "format_version", "footer_size", "total_compressed_size", "total_uncompressed_size",
-    "schema_fingerprint", "encryption_algorithm", "key_value_keys",
+    "schema_fingerprint", "schema_columns", "encryption_algorithm", "key_value_keys",
 )
 #: One row per file and leaf column; ``file_pos`` is the file's position in its batch.
 COLUMN_FIELDS = (
@@ -157,6 +158,7 @@ def _file_rows(pos: int, meta: dict, detail: str) -> Rows:
         "footer_size": [meta["footer_size"]], "total_compressed_size": [sum(compressed)],
         "total_uncompressed_size": [sum(uncompressed)],
         "schema_fingerprint": [schema_fingerprint(meta["schema"])],
+        "schema_columns": [json.dumps(meta["schema_columns"], separators=(",", ":"), ensure_ascii=False)],
         "encryption_algorithm": [encryption["name"] if encryption else None],
         "key_value_keys": [[_text(key) for key in meta["key_value_metadata"]]],
     }
@@ -314,7 +316,7 @@ def _join_distinct(names: Iterable[Any]) -> str:
 #: Fields whose values are Python objects of any type (pickled in the Arrow tables).
 _OBJECT_FIELDS = frozenset({"stats_min", "stats_max", "key_value_keys"})
 _BOOL_FIELDS = frozenset({"has_bloom_filter", "has_page_index", "min_is_exact", "max_is_exact"})
-_STR_FIELDS = frozenset({"error_type", "error", "created_by", "schema_fingerprint", "encryption_algorithm",
+_STR_FIELDS = frozenset({"error_type", "error", "created_by", "schema_fingerprint", "schema_columns", "encryption_algorithm",
                          "path_in_schema", "type", "logical_type", "encodings", "compression"})
 
 

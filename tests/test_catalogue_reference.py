@@ -30,6 +30,7 @@ def footer(*chunks: Dict[str, Any]) -> Dict[str, Any]:
     return {"num_rows": 10 * len(chunks), "num_row_groups": len(chunks), "format_version": 2,
             "created_by": "hand", "footer_size": 99, "encryption_algorithm": None,
             "key_value_metadata": {"k": "v"}, "schema": [ROOT, LEAF],
+            "schema_columns": [{"name": "x", "physical_type": "int64", "logical_type": None, "nullable": True}],
             "row_groups": [{"num_rows": 10, "total_byte_size": 200, "total_compressed_size": 100,
                             "columns": [c]} for c in chunks]}
 

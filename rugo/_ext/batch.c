@@ -64,10 +64,10 @@ static const field_decl FILE_DECL[] = {
     {"error_type", K_DICT}, {"error", K_STR}, {"num_rows", K_I64}, {"num_row_groups", K_I64},
     {"num_columns", K_I64}, {"created_by", K_DICT}, {"format_version", K_I64}, {"footer_size", K_I64},
     {"total_compressed_size", K_I64}, {"total_uncompressed_size", K_I64}, {"schema_fingerprint", K_DICT},
-    {"encryption_algorithm", K_DICT}, {"key_value_keys", K_STRS},
+    {"schema_columns", K_DICT}, {"encryption_algorithm", K_DICT}, {"key_value_keys", K_STRS},
 };
 enum { FI_ERROR_TYPE, FI_ERROR, FI_NUM_ROWS, FI_NUM_ROW_GROUPS, FI_NUM_COLUMNS, FI_CREATED_BY,
-       FI_FORMAT_VERSION, FI_FOOTER_SIZE, FI_COMPRESSED, FI_UNCOMPRESSED, FI_FINGERPRINT, FI_ENCRYPTION,
+       FI_FORMAT_VERSION, FI_FOOTER_SIZE, FI_COMPRESSED, FI_UNCOMPRESSED, FI_FINGERPRINT, FI_SCHEMA_COLUMNS, FI_ENCRYPTION,
        FI_KV_KEYS, FI_COUNT };
 
 static const field_decl COLUMN_DECL[] = {
@@ -775,7 +775,8 @@ static int file_row(batch *b, const FileMetaData *md, uint32_t footer_size, span
                 return -1;
         }
     PyObject *fingerprint = schema_fingerprint(b->rs, raw, s);   /* borrowed */
-    PyObject *kv = fingerprint ? kv_dict(&md->key_value_metadata) : NULL;
+    PyObject *columns_json = fingerprint ? schema_columns_json(b->rs, raw, s) : NULL;   /* borrowed */
+    PyObject *kv = columns_json ? kv_dict(&md->key_value_metadata) : NULL;
     PyObject *keys = kv ? PySequence_List(kv) : NULL;
     Py_XDECREF(kv);
     if (!keys)
@@ -798,7 +799,7 @@ static int file_row(batch *b, const FileMetaData *md, uint32_t footer_size, span
     }
     if (put_int(&c[FI_FORMAT_VERSION], 1, md->version) < 0 || put_int(&c[FI_FOOTER_SIZE], 1, footer_size) < 0 ||
         put_int(&c[FI_COMPRESSED], 1, compressed) < 0 || put_int(&c[FI_UNCOMPRESSED], 1, uncompressed) < 0 ||
-        put_str(&c[FI_FINGERPRINT], fingerprint) < 0 ||
+        put_str(&c[FI_FINGERPRINT], fingerprint) < 0 || put_str(&c[FI_SCHEMA_COLUMNS], columns_json) < 0 ||
         put_str(&c[FI_ENCRYPTION], encryption ? encryption : Py_None) < 0)
         goto done;
     rc = put_strs(&c[FI_KV_KEYS], keys);

@@ -335,8 +335,8 @@ static int footer_exec(PyObject *m)
 }
 
 /* traverse and clear walk the state's Python objects as one array: the members before
- * `cache`, all PyObject *, the last of them digest_kw (rugo.h) */
-_Static_assert(offsetof(rugo_state, digest_kw) + sizeof(PyObject *) == offsetof(rugo_state, cache),
+ * `cache`, all PyObject *, the last of them json_kw (rugo.h) */
+_Static_assert(offsetof(rugo_state, json_kw) + sizeof(PyObject *) == offsetof(rugo_state, cache),
                "rugo_state: every member before `cache` must be a PyObject *");
 
 static int footer_traverse(PyObject *m, visitproc visit, void *arg)

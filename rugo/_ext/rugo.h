@@ -162,6 +162,7 @@ typedef struct {
     PyObject *columns;          /* the `schema_columns` list */
     PyObject *elements;         /* the `schema` list */
     PyObject *fingerprint;      /* schema_fingerprint's str, NULL until asked for */
+    PyObject *columns_json;     /* schema_columns_json's str, NULL until asked for */
 } schema_info;
 
 /* ---- the module state (module.c: created by the module's exec slot, one per module object)
@@ -227,6 +228,8 @@ struct rugo_state {
         *EncryptedFooterError;
     PyObject *blake2b;          /* hashlib.blake2b, imported on first fingerprint */
     PyObject *digest_kw;        /* {"digest_size": 8} */
+    PyObject *json_dumps;       /* json.dumps, imported on first schema_columns_json */
+    PyObject *json_kw;          /* its keywords: compact, not ASCII-escaped */
 
     /* not Python objects: */
     schema_cache_entry cache[SCHEMA_CACHE_SIZE];
@@ -246,6 +249,10 @@ void schema_free(schema_info *s);
  * dicts. Computed once per distinct schema (kept with its cache entry); a borrowed
  * reference owned by `s`, NULL on a Python error. */
 PyObject *schema_fingerprint(rugo_state *rs, span raw, schema_info *s);
+/* The `schema_columns` list (top-level fields: name, physical_type, logical_type, nullable)
+ * as compact JSON text, for the scanner's files table. Once per distinct schema, like the
+ * fingerprint; a borrowed reference owned by `s`, NULL on a Python error. */
+PyObject *schema_columns_json(rugo_state *rs, span raw, schema_info *s);
 /* drop every cache entry (module clear / free) */
 void schema_cache_clear(rugo_state *rs);
 /* visit the cache's Python objects (module traverse) */

@@ -544,6 +544,7 @@ void schema_free(schema_info *s)
     Py_XDECREF(s->columns);
     Py_XDECREF(s->elements);
     Py_XDECREF(s->fingerprint);
+    Py_XDECREF(s->columns_json);
     memset(s, 0, sizeof *s);
 }
 
@@ -588,6 +589,7 @@ static int schema_copy(const schema_info *src, schema_info *dst)
         Py_INCREF(dst->leaves[i].tmpl);   /* shared: only ever copied, never handed out */
     }
     dst->fingerprint = Py_XNewRef(src->fingerprint);
+    dst->columns_json = Py_XNewRef(src->columns_json);
     dst->columns = copy_dict_list(src->columns);
     dst->elements = dst->columns ? copy_dict_list(src->elements) : NULL;
     return dst->elements != NULL;
@@ -642,6 +644,7 @@ int schema_cache_traverse(rugo_state *rs, visitproc visit, void *arg)
         Py_VISIT(s->columns);
         Py_VISIT(s->elements);
         Py_VISIT(s->fingerprint);
+        Py_VISIT(s->columns_json);
     }
     return 0;
 }
@@ -825,4 +828,35 @@ PyObject *schema_fingerprint(rugo_state *rs, span raw, schema_info *s)
     if (e && !e->info.fingerprint)
         e->info.fingerprint = Py_NewRef(s->fingerprint);
     return s->fingerprint;
+}
+
+/* json.dumps(columns, separators=(",", ":"), ensure_ascii=False) */
+static PyObject *json_of(rugo_state *rs, PyObject *columns)
+{
+    if (!rs->json_dumps) {
+        PyObject *json = PyImport_ImportModule("json");
+        rs->json_dumps = json ? PyObject_GetAttrString(json, "dumps") : NULL;
+        Py_XDECREF(json);
+        rs->json_kw = rs->json_dumps ? Py_BuildValue("{s(ss)sO}", "separators", ",", ":", "ensure_ascii", Py_False) : NULL;
+        if (!rs->json_kw) {
+            Py_CLEAR(rs->json_dumps);
+            return NULL;
+        }
+    }
+    PyObject *args = PyTuple_Pack(1, columns);
+    PyObject *text = args ? PyObject_Call(rs->json_dumps, args, rs->json_kw) : NULL;
+    Py_XDECREF(args);
+    return text;
+}
+
+PyObject *schema_columns_json(rugo_state *rs, span raw, schema_info *s)
+{
+    if (s->columns_json)
+        return s->columns_json;
+    if (!(s->columns_json = json_of(rs, s->columns)))
+        return NULL;
+    cache_entry *e = cache_find(rs, raw);
+    if (e && !e->info.columns_json)
+        e->info.columns_json = Py_NewRef(s->columns_json);
+    return s->columns_json;
 }

@@ -243,8 +243,9 @@ class Catalogue:
                             "the lake again")
         table = pq.read_table(path)
         partitions = meta["partition_columns"]
-        if "etag" not in table.column_names:  # written before remote sources had ETags
-            table = table.append_column("etag", pa.nulls(len(table), pa.string()))
+        for added in ("etag", "schema_columns"):  # written before remote ETags, before schema_columns
+            if added not in table.column_names:
+                table = table.append_column(added, pa.nulls(len(table), pa.string()))
         return cls._of_parts(from_index(table, files_fields(partitions)), unnest(table, "columns", COLUMNS, version),
                              unnest(table, "row_groups", ROW_GROUPS, version), meta["detail"], partitions,
                              meta.get("skipped"))

@@ -27,7 +27,8 @@ Batch = Dict[str, Dict[str, Any]]
 #: Text columns with few distinct values, which the parser dictionary-encodes (kind
 #: ``dict``: each distinct text once per batch).
 DICTIONARY_FIELDS = frozenset({"path_in_schema", "type", "logical_type", "encodings", "compression",
-                               "created_by", "schema_fingerprint", "encryption_algorithm", "error_type"})
+                               "created_by", "schema_fingerprint", "schema_columns", "encryption_algorithm",
+                               "error_type"})
 
 
 def _engine_fields(fields: Tuple[Field, ...], per_file: bool) -> Tuple[Tuple[str, str], ...]:
