@@ -21,14 +21,15 @@ Data flows one way::
   catalogue/      Catalogue ── Arrow parts; DataFrames (fixed dtypes, fields.py) made when
                        │       asked for; write -> one Parquet index, in slices (index.py)
                        ▼
-  query/          answers: partitions(), health() (HealthRules), prune(filters), where.py (SQL)
+  query/          answers: partitions(), health() (HealthRules), prune(filters), where.py (SQL),
+                  drift.py (schema versions, changes, unified schema; arrow_types.py)
 
 Imports point down only: ``entries`` and ``fields`` at the bottom, then ``sources``,
 ``engine``, ``query`` (Arrow in, DataFrames out), ``catalogue``, ``scan`` (the entry
 points) and ``__main__`` at the top.
 
 Public API: :func:`build_catalogue`, :func:`scan_file`, :class:`Catalogue`,
-:class:`HealthRules`, :class:`ScanError`. ``python -m scanner --help`` is the command line.
+:class:`HealthRules`, :class:`ScanError`, :class:`SchemaConflict`. ``python -m scanner --help`` is the command line.
 
 The names are loaded on first use: every worker process imports this package (for
 ``scanner.engine.local.worker``), and must not pay for pandas and pyarrow, which only the
@@ -39,14 +40,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, List
 
-from scanner.errors import ScanError
+from scanner.errors import ScanError, SchemaConflict
 
 if TYPE_CHECKING:  # pragma: no cover
     from scanner.catalogue import Catalogue
     from scanner.query.health import HealthRules
     from scanner.scan import build_catalogue, scan_file
 
-__all__ = ["build_catalogue", "scan_file", "Catalogue", "HealthRules", "ScanError"]
+__all__ = ["build_catalogue", "scan_file", "Catalogue", "HealthRules", "ScanError", "SchemaConflict"]
 
 _LAZY = {"build_catalogue": "scanner.scan", "scan_file": "scanner.scan", "Catalogue": "scanner.catalogue",
          "HealthRules": "scanner.query.health"}

@@ -34,7 +34,7 @@ import scanner.scan  # noqa: E402,F401  (imported now, under the start-up handle
 from scanner.catalogue.index import is_index  # noqa: E402
 from scanner.engine.local import pool  # noqa: E402
 from scanner.entries import HIVE_NULL  # noqa: E402
-from scanner.errors import ScanError  # noqa: E402
+from scanner.errors import ScanError, SchemaConflict  # noqa: E402
 from scanner.query.where import parse_where  # noqa: E402
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY  # noqa: E402
 
@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also list the health flags: small files, row group sizes, large footers, "
                              "columns without statistics, mixed codecs or writers per partition "
                              "(--top N per flag; JSON: all)")
+    parser.add_argument("--drift", action="store_true",
+                        help="also list the canonical schema versions in order of appearance, the column "
+                             "changes between them (added, removed, renamed: a guess, type_changed, "
+                             "nullability_changed) and one unified schema, or the conflict (JSON: all)")
     parser.add_argument("--where", metavar="CONDITION",
                         help="also list the files (or, with --prune-level row_groups, the row groups) that "
                              "may hold rows matching a SQL condition, e.g. \"ts >= '2024-01-01' AND country "
@@ -355,6 +359,13 @@ def _report(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Op
         summary["partition_table"] = _records(catalogue.partitions())
     if args.health:
         summary["health_flags"] = _records(catalogue.health())
+    if args.drift:
+        summary["version_table"] = _records(catalogue.schema_versions())
+        summary["schema_drift"] = _records(catalogue.schema_drift())
+        try:
+            summary["unified_schema"], summary["schema_conflict"] = str(catalogue.unified_schema()), None
+        except SchemaConflict as exc:
+            summary["unified_schema"], summary["schema_conflict"] = None, str(exc)
     if not summary["files"]:
         print(f"scanner: no files to scan{_skipped_note(summary['skipped'])}", file=sys.stderr)
     try:
@@ -407,7 +418,8 @@ def format_summary(summary: Dict[str, Any], top: int = 5) -> str:
         f"{_size(summary['compressed_bytes'])} compressed, "
         f"{_size(summary['uncompressed_bytes'])} uncompressed column data, "
         f"{_size(summary['footer_bytes'])} of footers",
-        f"schemas        {summary['distinct_schemas']:,} distinct",
+        f"schemas        {summary['distinct_schemas']:,} distinct"
+        + ("" if summary["schema_versions"] is None else f" ({summary['schema_versions']:,} canonical versions)"),
     ]
     if summary["skipped"]:
         lines.append(f"skipped        {sum(summary['skipped'].values()):,} "
@@ -448,6 +460,8 @@ def format_summary(summary: Dict[str, Any], top: int = 5) -> str:
         lines += ["  " + r[0] for r in rows]
         if prune["candidates"] > top:
             lines.append(f"  ... and {prune['candidates'] - top:,} more (--top N lists more; --format json all)")
+    if "schema_drift" in summary:
+        lines += _drift_lines(summary, top)
     if "health_flags" in summary:
         shown: Dict[str, int] = {}
         rows = []
@@ -463,6 +477,39 @@ def format_summary(summary: Dict[str, Any], top: int = 5) -> str:
     if summary["output"]:
         lines.append(f"index written to {summary['output']}")
     return "\n".join(lines)
+
+
+def _drift_lines(summary: Dict[str, Any], top: int) -> List[str]:
+    """The --drift sections: versions, changes (``top`` of each), the unified schema."""
+    versions, changes = summary["version_table"], summary["schema_drift"]
+    lines = _section("schema versions, in order of appearance (version, files, columns, first file)",
+                     [[v["version"], f"{v['files']:,}", f"{v['columns']:,}",
+                       v["first_file"] + (f" ({v['first_partition']})" if v["first_partition"] else "")]
+                      for v in versions[:top]])
+    if len(versions) > top:
+        lines.append(f"  ... and {len(versions) - top:,} more versions (--top N lists more; --format json all)")
+
+    def what(c: Dict[str, Any]) -> str:
+        if c["change"] == "renamed":
+            return f"{c['from_column']} -> {c['column']} (a guess: same position and type)"
+        if c["change"] in ("added", "removed"):
+            return f"{c['column']} {c['to_type'] or c['from_type']}"
+        if c["change"] == "type_changed":
+            return f"{c['column']} {c['from_type']} -> {c['to_type']} ({'widening' if c['widening'] else 'not widening'})"
+        return f"{c['column']} {'nullable' if c['to_nullable'] else 'required'}"
+
+    lines += _section("schema changes (change, column, files before/after, first file)",
+                      [[c["change"], what(c), f"{c['files_before']:,}/{c['files_after']:,}",
+                        c["first_file"] + (f" ({c['first_partition']})" if c["first_partition"] else "")]
+                       for c in changes[:top]])
+    if len(changes) > top:
+        lines.append(f"  ... and {len(changes) - top:,} more changes (--top N lists more; --format json all)")
+    if summary["schema_conflict"]:
+        lines += ["", f"no unified schema: {summary['schema_conflict']}"]
+    else:
+        lines += ["", "unified schema (pyarrow, permissive promotion)"]
+        lines += ["  " + line for line in summary["unified_schema"].splitlines()]
+    return lines
 
 
 def _section(title: str, rows: List[List[str]]) -> List[str]:

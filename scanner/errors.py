@@ -1,7 +1,7 @@
 """Errors of the scanner itself (problems with a *file* become error rows, not exceptions)."""
 from __future__ import annotations
 
-__all__ = ["ScanError", "WORKER_CRASHED", "FILE_CHANGED", "TOO_LARGE"]
+__all__ = ["ScanError", "SchemaConflict", "WORKER_CRASHED", "FILE_CHANGED", "TOO_LARGE"]
 
 #: ``error_type`` of a file whose parse killed a worker process twice.
 WORKER_CRASHED = "WorkerCrashed"
@@ -18,3 +18,9 @@ class ScanError(Exception):
     that cannot start. Anything wrong with a single file is reported as an error row of
     the catalogue instead.
     """
+
+
+class SchemaConflict(ScanError):
+    """No schema holds every file's: a column has types that do not promote to one
+    (:meth:`scanner.Catalogue.unified_schema`). The message names the column, its two
+    types and a file with each."""

@@ -15,8 +15,10 @@ DETAILS = ("files", "columns", "row_groups")
 
 
 class Field(NamedTuple):
-    """A catalogue column: ``kind`` is ``int``, ``str``, ``bool``, ``strs`` (list of str)
-    or ``value`` (a statistics bound: a Python value of the column's type; kept as the
+    """A catalogue column: ``kind`` is ``int``, ``str``, ``bool``, ``strs`` (list of str),
+    ``category`` (text with few distinct values that may be long: dictionary-encoded
+    everywhere, ``dictionary<values=string, indices=int32, ordered=0>[pyarrow]`` in
+    DataFrames) or ``value`` (a statistics bound: a Python value of the column's type; kept as the
     columns :func:`stored` names)."""
 
     name: str
@@ -41,7 +43,7 @@ FILES = (
     Field("total_compressed_size", "int", "sum of the column chunks' compressed sizes"),
     Field("total_uncompressed_size", "int", "sum of the column chunks' uncompressed sizes"),
     Field("schema_fingerprint", "str", "16 hex digits; same schema, same value"),
-    Field("schema_columns", "str",
+    Field("schema_columns", "category",
           "the top-level fields as compact JSON, as `read_metadata` gives them: "
           "`[{\"name\":\"id\",\"physical_type\":\"int64\",\"logical_type\":null,\"nullable\":true},...]`"),
     Field("encryption_algorithm", "str", "`AES_GCM_V1` / `AES_GCM_CTR_V1` for plaintext-footer encrypted files"),

@@ -29,13 +29,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from scanner.catalogue.bounds import decode_bound, encode_bound
-from scanner.catalogue.frames import (Part, files_fields, from_frame, from_index, index_arrays, nest,
+from scanner.catalogue.frames import (ARROW_TYPES, Part, files_fields, from_frame, from_index, index_arrays, nest,
                                       partition_columns, sorted_by_file, to_frame, unnest)
 from scanner.catalogue.index import INDEX_FORMAT, INDEX_METADATA_KEY, READABLE_FORMATS, is_index, write_atomically
 from scanner.engine.results import Results, Tables
 from scanner.entries import SKIP_INDEX, FileEntry
 from scanner.errors import ScanError
 from scanner.fields import COLUMNS, FILES, ROW_GROUPS, Field
+from scanner.query.drift import schema_drift, schema_versions, unified_schema, version_count
 from scanner.query.health import HealthRules, health, health_counts, partition_labels
 from scanner.query.partitions import partitions
 from scanner.query.prune import prune
@@ -243,9 +244,9 @@ class Catalogue:
                             "the lake again")
         table = pq.read_table(path)
         partitions = meta["partition_columns"]
-        for added in ("etag", "schema_columns"):  # written before remote ETags, before schema_columns
+        for added, kind in (("etag", "str"), ("schema_columns", "category")):  # not in older indexes
             if added not in table.column_names:
-                table = table.append_column(added, pa.nulls(len(table), pa.string()))
+                table = table.append_column(added, pa.nulls(len(table), ARROW_TYPES[kind]))
         return cls._of_parts(from_index(table, files_fields(partitions)), unnest(table, "columns", COLUMNS, version),
                              unnest(table, "row_groups", ROW_GROUPS, version), meta["detail"], partitions,
                              meta.get("skipped"))
@@ -306,9 +307,35 @@ class Catalogue:
         stats = self.row_groups if level == "row_groups" else self.columns if self.detail != "files" else None
         return prune(self.files, stats, self.partition_columns, filters, level)
 
+    def schema_versions(self) -> "pd.DataFrame":
+        """The canonical schema versions of the ok files, in order of appearance (by hive
+        partition, then ``mtime_ns``, then path): where each appears first, how many files
+        have it, its columns (:mod:`scanner.query.drift`)."""
+        return schema_versions(self._part("files"), self.partition_columns)
+
+    def schema_drift(self) -> "pd.DataFrame":
+        """One row per column change between schema versions, in order of appearance:
+        ``added``, ``removed``, ``type_changed`` (``widening`` or not),
+        ``nullability_changed``, and ``renamed`` (a labelled guess); with the first file and
+        hive partition of each new form and how many files have each form
+        (:mod:`scanner.query.drift`)."""
+        return schema_drift(self._part("files"), self.partition_columns)
+
+    def unified_schema(self) -> pa.Schema:
+        """One Arrow schema holding every ok file's top-level columns
+        (``pyarrow.unify_schemas``, permissive promotion).
+
+        Raises
+        ------
+        SchemaConflict
+            No such schema: names the column, its two types and a file with each.
+        """
+        return unified_schema(self._part("files"), self.partition_columns)
+
     def summary(self, top: int = 5, rules: Optional[HealthRules] = None) -> Dict[str, Any]:
-        """Totals, schemas, largest footers, errors, partitions and health flags (counted
-        by ``rules``), as plain Python values."""
+        """Totals, schemas (distinct fingerprints, and canonical versions:
+        :meth:`schema_versions`), largest footers, errors, partitions and health flags
+        (counted by ``rules``), as plain Python values."""
         parts = self._current()
         files = parts["files"].select(_SUMMARY_FIELDS)
         is_ok = pc.equal(files.column("status"), "ok")
@@ -329,6 +356,7 @@ class Catalogue:
             "uncompressed_bytes": _total(ok, "total_uncompressed_size"),
             "footer_bytes": _total(ok, "footer_size"),
             "distinct_schemas": len(schemas),
+            "schema_versions": _version_count(parts["files"]),
             "schemas": [{"fingerprint": fp, "files": count, "columns": columns[first].as_py(),
                          "example": names[first].as_py()} for fp, count, first in schemas[:top]],
             "largest_footers": [{"file_name": names[i].as_py(), "footer_size": int(footers[i])} for i in largest],
@@ -365,6 +393,14 @@ def _first_seen_counts(values: pa.ChunkedArray) -> List[Tuple[Any, int, int]]:
     dictionary = encoded.dictionary.to_pylist() + [None]
     order = sorted(range(len(found)), key=lambda i: (-counts[i], first[i]))
     return [(dictionary[found[i]], int(counts[i]), int(first[i])) for i in order]
+
+
+def _version_count(files: Part) -> Optional[int]:
+    """Canonical schema versions of the ok files (None: an index without schema_columns)."""
+    try:
+        return version_count(files)
+    except ScanError:
+        return None
 
 
 def _total(table: pa.Table, name: str) -> int:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The index's Arrow type of each column kind (:func:`scanner.fields.stored`).
 ARROW_TYPES = {"int": pa.int64(), "str": pa.string(), "bool": pa.bool_(), "float": pa.float64(),
-               "kind": pa.string(), "strs": pa.list_(pa.string())}
+               "kind": pa.string(), "strs": pa.list_(pa.string()), "category": pa.dictionary(pa.int32(), pa.string())}
 #: In-memory types where they differ from the index's (see :mod:`scanner.catalogue.bounds`).
 _MEMORY_TYPES = {**ARROW_TYPES, "kind": KIND_TYPE}
 
@@ -49,20 +49,25 @@ def to_frame(part: Part, fields: Sequence[Field], file_names: Optional[pa.Array]
     """The DataFrame of a part, columns in field order, with the fixed dtypes.
 
     ``int`` fields become pandas ``Int64``, ``str`` ``string``, ``bool`` ``boolean`` (all
-    nullable); ``stats_min`` / ``stats_max`` are objects (Python values, decoded by
+    nullable), ``category`` the Arrow-backed ``dictionary<int32, string>[pyarrow]``
+    (one string per distinct value, whatever the rows); ``stats_min`` / ``stats_max`` are objects (Python values, decoded by
     :func:`decode_bounds`) and ``key_value_keys`` lists. ``file_names`` (the ``files``
     part's) turns a nested part's ``file_id`` into ``file_name``.
     """
     import pandas as pd
 
+    category = ARROW_TYPES["category"]
     mapping = {pa.int64(): pd.Int64Dtype(), pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype(),
-               pa.bool_(): pd.BooleanDtype()}
+               pa.bool_(): pd.BooleanDtype(), category: pd.ArrowDtype(category)}
     plain = part
     if "file_id" in plain.column_names:
         plain = plain.append_column("file_name", pc.take(file_names, plain.column("file_id")))
     typed = plain.select([f.name for f in fields if f.kind not in OBJECT_KINDS])
+    categories = {f.name for f in fields if f.kind == "category"}
     for position, field in enumerate(typed.schema):
-        if pa.types.is_dictionary(field.type):  # few-valued text, kept encoded: plain strings here
+        if field.name in categories:  # kept encoded: one string per distinct value
+            typed = typed.set_column(position, field.name, typed.column(position).cast(category))
+        elif pa.types.is_dictionary(field.type):  # few-valued text: plain strings here
             typed = typed.set_column(position, field.name, typed.column(position).cast(field.type.value_type))
     frame = typed.to_pandas(types_mapper=mapping.get)
     objects: Dict[str, Any] = {}
@@ -90,6 +95,8 @@ def from_frame(frame: "pd.DataFrame", fields: Sequence[Field], file_names: Optio
         if f.kind == "value":
             if f.name == "stats_min":
                 plain.update(encode_bounds(list(frame["stats_min"]), list(frame["stats_max"])))
+        elif f.kind == "category":  # the dictionary as it is
+            plain[f.name] = pa.array(frame[f.name]).cast(ARROW_TYPES[f.kind])
         else:
             plain[f.name] = pa.array(frame[f.name].to_numpy(dtype=object, na_value=None), ARROW_TYPES[f.kind])
     if file_names is not None:

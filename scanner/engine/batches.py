@@ -25,15 +25,14 @@ Batch = Dict[str, Dict[str, Any]]
 
 
 #: Text columns with few distinct values, which the parser dictionary-encodes (kind
-#: ``dict``: each distinct text once per batch).
+#: ``dict``: each distinct text once per batch), as it does every ``category`` field.
 DICTIONARY_FIELDS = frozenset({"path_in_schema", "type", "logical_type", "encodings", "compression",
-                               "created_by", "schema_fingerprint", "schema_columns", "encryption_algorithm",
-                               "error_type"})
+                               "created_by", "schema_fingerprint", "encryption_algorithm", "error_type"})
 
 
 def _engine_fields(fields: Tuple[Field, ...], per_file: bool) -> Tuple[Tuple[str, str], ...]:
     position = () if per_file else (("file_pos", "int"),)
-    return position + tuple((name, "dict" if name in DICTIONARY_FIELDS else kind)
+    return position + tuple((name, "dict" if name in DICTIONARY_FIELDS or kind == "category" else kind)
                             for name, kind in stored(parsed(fields)))
 
 
