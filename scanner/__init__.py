@@ -22,6 +22,7 @@ Data flows one way::
                        │       asked for; write -> one Parquet index, in slices (index.py)
                        ▼
   query/          answers: partitions(), health() (HealthRules), prune(filters), where.py (SQL),
+                  expression.py (pyarrow Expressions as DNF),
                   drift.py (schema versions, changes, unified schema; arrow_types.py)
 
 Imports point down only: ``entries`` and ``fields`` at the bottom, then ``sources``,

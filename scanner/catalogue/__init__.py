@@ -293,7 +293,8 @@ class Catalogue:
         holding a matching row is never left out (:mod:`scanner.query.prune`).
 
         ``filters`` is pyarrow's DNF form: ``[("ts", ">=", t), ("country", "in", ["DE"])]``,
-        or a list of such lists for OR.
+        or a list of such lists for OR, or a ``pyarrow.compute.Expression``
+        (:mod:`scanner.query.expression`).
 
         Raises
         ------

@@ -1,7 +1,8 @@
 """Pruning: which files, or row groups, may hold rows that match a filter.
 
 Filters are pyarrow's and pandas' DNF form: a list of ``(column, op, value)`` tuples (all
-must hold), or a list of such lists (any of them). Operators: ``==`` (or ``=``), ``!=``,
+must hold), or a list of such lists (any of them), or a ``pyarrow.compute.Expression``,
+turned into that form by :mod:`scanner.query.expression`. Operators: ``==`` (or ``=``), ``!=``,
 ``<``, ``<=``, ``>``, ``>=``, ``in``, ``not in`` (with a collection of values),
 ``is_null`` and ``is_valid`` (value ignored). ``column`` is a leaf column's dotted path
 (``path_in_schema``) or a hive partition key.
@@ -97,7 +98,7 @@ def prune(files: "pd.DataFrame", stats: Optional["pd.DataFrame"], partition_keys
 
     if level not in ("files", "row_groups"):
         raise ValueError(f"level must be 'files' or 'row_groups', not {level!r}")
-    groups = normalize_filters(filters)
+    groups = _groups(filters, stats)
     keys = set(partition_keys)
     typed = {key: _typed(files[key]) for key in partition_keys}
     known = _column_stats(stats, per_row_group=level == "row_groups") if stats is not None else None
@@ -121,6 +122,21 @@ def prune(files: "pd.DataFrame", stats: Optional["pd.DataFrame"], partition_keys
     pairs.sort(key=lambda pair: (by_file[pair[0]], -1 if pair[1] is None else pair[1]))
     return pd.DataFrame({"file_name": pd.array([p[0] for p in pairs], dtype="string"),
                          "row_group_id": pd.array([p[1] for p in pairs], dtype="Int64")})
+
+
+def _groups(filters: Any, stats: Optional["pd.DataFrame"]) -> List[List[Predicate]]:
+    """The conjunctions of DNF ``filters`` or of a ``pyarrow.compute.Expression``
+    (:mod:`scanner.query.expression`; ``[]``: never true)."""
+    import pyarrow.compute as pc
+
+    if not isinstance(filters, pc.Expression):
+        return normalize_filters(filters)
+    from scanner.query.expression import to_dnf
+
+    floating = set() if stats is None else set(stats.path_in_schema[
+        stats.type.isin(["float", "double"]) | (stats.logical_type == "float16").fillna(False)])
+    dnf = to_dnf(filters, floating)
+    return normalize_filters(dnf) if dnf else []
 
 
 def _typed(values: "pd.Series") -> List[Any]:
