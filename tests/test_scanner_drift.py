@@ -186,6 +186,22 @@ def test_cli_drift(lake: Path, capsys: pytest.CaptureFixture) -> None:
     assert "id int32 -> int64 (widening)" in text and "4 canonical versions" in text
 
 
+def test_cli_drift_from_an_index(lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    index = tmp_path / "index.parquet"
+    assert main([str(lake), "--no-progress", "-o", str(index)]) == 0
+    capsys.readouterr()
+    assert main(["--from-index", str(index), "--drift", "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [c["change"] for c in out["schema_drift"]] == ["type_changed", "renamed", "added"]
+
+
+def test_cli_drift_reports_a_conflict(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    _pyarrow(tmp_path / "a.parquet", pa.table({"id": [1]}), 1)
+    _pyarrow(tmp_path / "b.parquet", pa.table({"id": ["one"]}), 2)
+    assert main([str(tmp_path), "--drift", "--no-progress"]) == 0
+    assert "no unified schema: no schema holds column 'id'" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("old,new,widening", [
     ("int32", "int64", True), ("int64", "int32", False), ("uint32", "int64", True), ("uint32", "int32", False),
     ("int32", "uint64", False), ("int8", "int16", True), ("int32", "double", True), ("int64", "double", False),
