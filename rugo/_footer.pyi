@@ -105,7 +105,7 @@ def parse_batch(buffer: Any, spans: Sequence[Tuple[Optional[int], Optional[int]]
     and text / int64 / float64 copies (``scanner.fields.stored``). See batch.c.
     """
 
-def list_directory(path: _Path, skip: str) -> Tuple[List[str], bytes, List[int], List[int],
+def list_directory(path: _Path, skip: str) -> Tuple[List[str], bytes, List[int], List[int], List[int], List[int],
                                                      List[Optional[Tuple[int, int]]], int, bool]:
     """One directory's entries, sorted by name and each ``stat``'ed, without the GIL.
 
@@ -130,6 +130,11 @@ def list_directory(path: _Path, skip: str) -> Tuple[List[str], bytes, List[int],
         Per name, the size; for ``e``, the errno of the failed stat.
     mtimes : list of int
         Per name, ``st_mtime_ns`` (0 for ``e``).
+    ctimes : list of int
+        Per name, ``st_ctime_ns`` (0 for ``e``): the last change of the inode, data or
+        metadata (a rewrite that restores size and mtime still moves it).
+    inodes : list of int
+        Per name, ``st_ino`` (0 for ``e``).
     ids : list of (int, int) or None
         Per name, ``(st_dev, st_ino)`` of a directory, else ``None``.
     hidden : int

@@ -60,7 +60,9 @@ class FileEntry(NamedTuple):
 
     ``path`` is an absolute path, or the URL of a remote object; ``size`` and
     ``mtime_ns`` are -1 when unknown (HTTP objects before their tail is fetched);
-    ``etag`` is the object's ETag when a listing gave one.
+    ``etag`` is the object's ETag when a listing gave one; ``ctime_ns`` and ``inode``
+    are a local file's ``st_ctime_ns`` and ``st_ino`` (-1 otherwise), which an
+    incremental rescan compares.
     """
 
     path: str
@@ -70,6 +72,8 @@ class FileEntry(NamedTuple):
     error_type: Optional[str] = None
     error: Optional[str] = None
     etag: Optional[str] = None
+    ctime_ns: int = -1
+    inode: int = -1
 
 
 def partition_of(name: str) -> Partitions:

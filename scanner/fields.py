@@ -30,6 +30,8 @@ FILES = (
     Field("file_name", "str", "absolute path of the file, or the object's URL"),
     Field("file_size_bytes", "int", "size in bytes when listed"),
     Field("mtime_ns", "int", "modification time, ns since the epoch (remote: `LastModified` / `Last-Modified`)"),
+    Field("ctime_ns", "int", "local files: inode change time, ns since the epoch (a rescan compares it)"),
+    Field("inode", "int", "local files: the inode number (a rescan compares it)"),
     Field("etag", "str", "the object's ETag (remote objects whose listing or answer gives one; null for local files)"),
     Field("status", "str", "`ok` or `error`"),
     Field("error_type", "str", "exception class (`NotParquetError`, `PermissionError`, `WorkerCrashed`, ...)"),
@@ -102,7 +104,7 @@ ROW_GROUPS = (
 
 
 #: ``files`` fields the listing gives (the rest come from parsing the footer).
-LISTED = ("file_name", "file_size_bytes", "mtime_ns", "etag", "status")
+LISTED = ("file_name", "file_size_bytes", "mtime_ns", "ctime_ns", "inode", "etag", "status")
 
 
 def parsed(fields: Tuple[Field, ...]) -> Tuple[Field, ...]:

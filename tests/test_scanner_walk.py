@@ -108,11 +108,13 @@ def test_list_directory_reports_each_kind(tmp_path: Path) -> None:
     (tmp_path / "broken").symlink_to(tmp_path / "nowhere")
     (tmp_path / "_hidden").write_bytes(b"")
     (tmp_path / ".dot").mkdir()
-    names, kinds, sizes, mtimes, ids, hidden, ascii = _footer.list_directory(str(tmp_path), "._")
+    names, kinds, sizes, mtimes, ctimes, inodes, ids, hidden, ascii = _footer.list_directory(str(tmp_path), "._")
     assert names == ["broken", "d", "f.parquet", "p"]
     assert kinds == b"edfo"
     assert sizes[0] == 2 and sizes[2] == 5  # ENOENT for the broken link; the file's size
-    assert mtimes[2] == os.stat(tmp_path / "f.parquet").st_mtime_ns
+    st_f = os.stat(tmp_path / "f.parquet")
+    assert (mtimes[2], ctimes[2], inodes[2]) == (st_f.st_mtime_ns, st_f.st_ctime_ns, st_f.st_ino)
+    assert (ctimes[0], inodes[0]) == (0, 0)  # the failed stat
     st_d = os.stat(tmp_path / "d")
     assert ids == [None, (st_d.st_dev, st_d.st_ino), None, None]
     assert (hidden, ascii) == (2, True)

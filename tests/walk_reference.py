@@ -40,7 +40,8 @@ def reference_walk(root: str, selection: Selection) -> Iterator[FileEntry]:
             if not stat.S_ISDIR(st.st_mode):
                 if selection.keep(entry.path, entry.path[skip:].replace(os.sep, "/")):
                     if stat.S_ISREG(st.st_mode):
-                        yield FileEntry(entry.path, st.st_size, st.st_mtime_ns, partitions)
+                        yield FileEntry(entry.path, st.st_size, st.st_mtime_ns, partitions,
+                                        ctime_ns=st.st_ctime_ns, inode=st.st_ino)
                     else:
                         yield FileEntry(entry.path, -1, st.st_mtime_ns, partitions, "NotARegularFile",
                                         "not a regular file (FIFO, socket or device)")

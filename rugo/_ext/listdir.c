@@ -27,7 +27,7 @@ typedef struct {
     const char *sort_key;   /* the name, once the arena has stopped moving */
     char kind;          /* 'f' regular file, 'd' directory, 'o' other (FIFO, socket, device), 'e' stat failed */
     int err;            /* errno of a failed stat */
-    int64_t size, mtime_ns;
+    int64_t size, mtime_ns, ctime_ns;
     uint64_t dev, ino;
 } dir_entry;
 
@@ -81,6 +81,7 @@ static void stat_entry(int dfd, const char *name, dir_entry *e)
     e->kind = S_ISDIR(st.st_mode) ? 'd' : S_ISREG(st.st_mode) ? 'f' : 'o';
     e->size = (int64_t)st.st_size;
     e->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    e->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
     e->dev = (uint64_t)st.st_dev;
     e->ino = (uint64_t)st.st_ino;
 }
@@ -140,8 +141,9 @@ static PyObject *to_python(const listing *l)
 {
     Py_ssize_t n = (Py_ssize_t)l->n;
     PyObject *names = PyList_New(n), *kinds = PyBytes_FromStringAndSize(NULL, n), *sizes = PyList_New(n),
-             *mtimes = PyList_New(n), *ids = PyList_New(n), *out = NULL;
-    if (!names || !kinds || !sizes || !mtimes || !ids)
+             *mtimes = PyList_New(n), *ctimes = PyList_New(n), *inodes = PyList_New(n), *ids = PyList_New(n),
+             *out = NULL;
+    if (!names || !kinds || !sizes || !mtimes || !ctimes || !inodes || !ids)
         goto done;
     char *kind = PyBytes_AS_STRING(kinds);
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -150,24 +152,30 @@ static PyObject *to_python(const listing *l)
         PyObject *s = PyUnicode_DecodeFSDefaultAndSize(name, (Py_ssize_t)strlen(name));
         PyObject *size = PyLong_FromLongLong(e->kind == 'e' ? e->err : e->size);
         PyObject *mtime = PyLong_FromLongLong(e->kind == 'e' ? 0 : e->mtime_ns);
+        PyObject *ctime = PyLong_FromLongLong(e->kind == 'e' ? 0 : e->ctime_ns);
+        PyObject *inode = PyLong_FromUnsignedLongLong(e->kind == 'e' ? 0 : (unsigned long long)e->ino);
         PyObject *id = e->kind == 'd' ? Py_BuildValue("(KK)", (unsigned long long)e->dev,
                                                       (unsigned long long)e->ino)
                                       : Py_NewRef(Py_None);
         PyList_SET_ITEM(names, i, s);
         PyList_SET_ITEM(sizes, i, size);
         PyList_SET_ITEM(mtimes, i, mtime);
+        PyList_SET_ITEM(ctimes, i, ctime);
+        PyList_SET_ITEM(inodes, i, inode);
         PyList_SET_ITEM(ids, i, id);
-        if (!s || !size || !mtime || !id)
+        if (!s || !size || !mtime || !ctime || !inode || !id)
             goto done;
         kind[i] = e->kind;
     }
-    out = Py_BuildValue("(OOOOOnO)", names, kinds, sizes, mtimes, ids, (Py_ssize_t)l->hidden,
+    out = Py_BuildValue("(OOOOOOOnO)", names, kinds, sizes, mtimes, ctimes, inodes, ids, (Py_ssize_t)l->hidden,
                         l->ascii || !n ? Py_True : Py_False);
 done:
     Py_XDECREF(names);
     Py_XDECREF(kinds);
     Py_XDECREF(sizes);
     Py_XDECREF(mtimes);
+    Py_XDECREF(ctimes);
+    Py_XDECREF(inodes);
     Py_XDECREF(ids);
     return out;
 }

@@ -12,7 +12,7 @@
  *       many files' tails packed into a writable buffer, without the GIL (readtail.c).
  *   parse_batch(buffer, spans, detail) -> dict   (batch.c)
  *       the scanner's catalogue rows of many files in one buffer, as Arrow-layout buffers.
- *   list_directory(path, skip) -> (names, kinds, sizes, mtimes, ids, hidden, ascii)
+ *   list_directory(path, skip) -> (names, kinds, sizes, mtimes, ctimes, inodes, ids, hidden, ascii)
  *       one directory read, sorted and stat'ed without the GIL, for the scanner's walk
  *       (listdir.c).
  *
@@ -197,7 +197,7 @@ static PyMethodDef methods[] = {
      "Decode the footer at each (start, end) span of buffer into the scanner's catalogue rows\n"
      "(detail 0 files, 1 + columns, 2 + row_groups), as Arrow-layout column buffers."},
     {"list_directory", py_list_directory, METH_VARARGS,
-     "list_directory(path, skip) -> (names, kinds, sizes, mtimes, ids, hidden, ascii)\n\n"
+     "list_directory(path, skip) -> (names, kinds, sizes, mtimes, ctimes, inodes, ids, hidden, ascii)\n\n"
      "One directory's entries, sorted by name and stat'ed (links followed), without the GIL\n"
      "(see rugo/_footer.pyi)."},
     {NULL, NULL, 0, NULL},

@@ -177,6 +177,8 @@ class Catalogue:
             "file_name": paths,
             "file_size_bytes": pa.array([e.size if e.size >= 0 else None for e in entries], pa.int64()),
             "mtime_ns": pa.array([e.mtime_ns if e.mtime_ns >= 0 else None for e in entries], pa.int64()),
+            "ctime_ns": pa.array([e.ctime_ns if e.ctime_ns >= 0 else None for e in entries], pa.int64()),
+            "inode": pa.array([e.inode if e.inode >= 0 else None for e in entries], pa.int64()),
             "etag": pa.array([e.etag for e in entries], pa.string()),
             "status": pc.if_else(pc.is_null(error_type), "ok", "error").cast(pa.string()),
         }
@@ -244,7 +246,8 @@ class Catalogue:
                             "the lake again")
         table = pq.read_table(path)
         partitions = meta["partition_columns"]
-        for added, kind in (("etag", "str"), ("schema_columns", "category")):  # not in older indexes
+        for added, kind in (("etag", "str"), ("schema_columns", "category"), ("ctime_ns", "int"),
+                            ("inode", "int")):  # not in older indexes
             if added not in table.column_names:
                 table = table.append_column(added, pa.nulls(len(table), ARROW_TYPES[kind]))
         return cls._of_parts(from_index(table, files_fields(partitions)), unnest(table, "columns", COLUMNS, version),

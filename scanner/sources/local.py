@@ -54,14 +54,15 @@ def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterato
     while stack:
         directory, relative, partitions = stack.pop()
         try:
-            names, kinds, sizes, mtimes, ids, hidden, ascii = list_directory(directory, _HIDDEN_FIRST)
+            names, kinds, sizes, mtimes, ctimes, inodes, ids, hidden, ascii = list_directory(directory, _HIDDEN_FIRST)
         except OSError as exc:
             yield _error_entry(directory, exc, partitions)
             continue
         selection.count_hidden(hidden)
         if not ascii:  # put the names in str order, as sorted(os.scandir(...)) would
             order = sorted(range(len(names)), key=names.__getitem__)
-            names, sizes, mtimes, ids = ([column[i] for i in order] for column in (names, sizes, mtimes, ids))
+            names, sizes, mtimes, ctimes, inodes, ids = ([column[i] for i in order]
+                                                         for column in (names, sizes, mtimes, ctimes, inodes, ids))
             kinds = bytes(kinds[i] for i in order)
         prefix = directory.rstrip(os.sep) + os.sep
         relative_prefix = relative + "/" if relative else ""
@@ -72,7 +73,8 @@ def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterato
         for i, kind in enumerate(kinds):
             if kind == _FILE:
                 if next(kept):
-                    yield _new_entry(FileEntry, (prefix + names[i], sizes[i], mtimes[i], partitions, None, None, None))
+                    yield _new_entry(FileEntry, (prefix + names[i], sizes[i], mtimes[i], partitions, None, None, None,
+                                                 ctimes[i], inodes[i]))
             elif kind == _OTHER:  # a FIFO would block the reader forever
                 if next(kept):
                     yield FileEntry(prefix + names[i], -1, mtimes[i], partitions, *_NOT_REGULAR)
@@ -103,7 +105,7 @@ def _os_error(errno: int) -> OSError:
 def _file_entry(path: str, st: os.stat_result, partitions: Partitions) -> FileEntry:
     if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader forever
         return FileEntry(path, -1, st.st_mtime_ns, partitions, *_NOT_REGULAR)
-    return FileEntry(path, st.st_size, st.st_mtime_ns, partitions)
+    return FileEntry(path, st.st_size, st.st_mtime_ns, partitions, ctime_ns=st.st_ctime_ns, inode=st.st_ino)
 
 
 def _error_entry(path: str, exc: OSError, partitions: Partitions) -> FileEntry:
