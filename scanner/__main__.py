@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "file that is not an index, unless --force; PATH itself is never scanned)")
     parser.add_argument("--force", action="store_true",
                         help="let --output replace an existing file that is not a scanner index")
+    parser.add_argument("--full", action="store_true",
+                        help="read every file, even when --output names an earlier index of the same roots "
+                             "(by default only files added or changed since are read)")
+    parser.add_argument("--changes", action="store_true",
+                        help="list the files added, changed and removed since the earlier index "
+                             "(--top N; JSON: all)")
     parser.add_argument("--include", action="append", default=[], metavar="GLOB",
                         help="scan only files whose name or path below the root matches GLOB "
                              "(repeatable; replaces the default sidecar excludes)")
@@ -254,14 +260,23 @@ def _check_output(path: str, force: bool) -> None:
         raise ScanError(f"cannot write --output {path}: {exc.strerror or exc} ({directory})") from None
 
 
-def _hints(args: argparse.Namespace) -> Optional[str]:
-    """``--index-hints``, else the ``--output`` file when it is a scanner index."""
+def _earlier(args: argparse.Namespace) -> Optional["scanner.Catalogue"]:
+    """The ``--output`` index a rescan reuses (None: none there, or ``--full``)."""
+    if args.full or not args.output or not is_index(args.output):
+        return None
+    return scanner.Catalogue.read(args.output)
+
+
+def _hints(args: argparse.Namespace, earlier: Optional["scanner.Catalogue"]) -> Any:
+    """``--index-hints``, else the earlier ``--output`` index."""
     if args.index_hints:
         if not os.path.exists(args.index_hints):
             print(f"scanner: warning: --index-hints {args.index_hints} does not exist; "
                   "fetching without hints", file=sys.stderr)
             return None
         return args.index_hints
+    if earlier is not None:
+        return earlier
     return args.output if args.output and is_index(args.output) else None
 
 
@@ -323,13 +338,17 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         if args.output:
             _check_output(args.output, args.force)
         paths = given + listed
+        earlier = _earlier(args)
         catalogue = scanner.build_catalogue(
             paths, workers=args.workers, mode=args.mode, detail=args.detail,
             progress=False if args.no_progress else None, shm_bytes=args.shm_bytes,
             storage_options=storage_options(args, paths), concurrency=args.concurrency,
-            index_hints=_hints(args), include=args.include, exclude=args.exclude,
-            ignore=[args.output] if args.output else [], missing_ok=True)
-        if args.output:
+            index_hints=_hints(args, earlier), include=args.include, exclude=args.exclude,
+            ignore=[args.output] if args.output else [], missing_ok=True, previous=earlier)
+        rescan = catalogue.rescan
+        if rescan is not None and rescan.reason:
+            print(f"scanner: {rescan.reason}", file=sys.stderr)
+        if args.output and not (rescan is not None and rescan.unchanged):
             catalogue.write(args.output)
     except ScanError as exc:
         print(f"scanner: error: {exc}", file=sys.stderr)
@@ -347,6 +366,9 @@ def _report(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Op
     """Print the summary (and the tables asked for) of ``catalogue``; the exit status."""
     summary = catalogue.summary(top=args.top)
     summary["output"] = os.path.abspath(output) if output else None
+    summary["output_unchanged"] = bool(output and catalogue.rescan is not None and catalogue.rescan.unchanged)
+    if getattr(args, "changes", False) and catalogue.rescan is not None:
+        summary["changes"] = [{"file_name": name, "change": change} for name, change in catalogue.rescan.changes]
     if args.where:
         candidates = catalogue.prune(args.filters, args.prune_level)
         total = len(catalogue.files) if args.prune_level == "files" else \
@@ -426,6 +448,12 @@ def format_summary(summary: Dict[str, Any], top: int = 5) -> str:
                      f"({', '.join(f'{n:,} {why}' for why, n in summary['skipped'].items())})")
     if summary["retried"]:
         lines.append(f"retried        {summary['retried']:,} files (a worker died while parsing them)")
+    rescan = summary.get("rescan")
+    if rescan and not rescan["full"]:
+        saved = "" if rescan["seconds_saved"] is None else f", about {rescan['seconds_saved']:,.1f} s saved"
+        lines.append(f"rescan         {rescan['added']:,} added, {rescan['changed']:,} changed, "
+                     f"{rescan['removed']:,} removed, {rescan['reused']:,} reused, {rescan['retried']:,} failed "
+                     f"files read again ({rescan['seconds']:,.2f} s{saved})")
     if summary["partition_columns"]:
         lines.append(f"partitions     {summary['partitions']:,} ({', '.join(summary['partition_columns'])})")
     if summary["health"]:
@@ -474,8 +502,15 @@ def format_summary(summary: Dict[str, Any], top: int = 5) -> str:
         hidden = sum(max(0, n - top) for n in shown.values())
         if hidden:
             lines.append(f"  ... and {hidden:,} more flags (--top N lists more per flag; --format json all)")
+    if "changes" in summary:
+        lines += _section("changes since the earlier index", [[c["change"], c["file_name"]]
+                                                              for c in summary["changes"][:top]])
+        if len(summary["changes"]) > top:
+            lines.append(f"  ... and {len(summary['changes']) - top:,} more changes (--top N lists more; "
+                         "--format json all)")
     if summary["output"]:
-        lines.append(f"index written to {summary['output']}")
+        lines.append(f"index unchanged: {summary['output']}" if summary["output_unchanged"]
+                     else f"index written to {summary['output']}")
     return "\n".join(lines)
 
 

@@ -6,16 +6,21 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional, Sequence, Union
+import time
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+
+import pyarrow as pa
 
 from rugo.remote import is_url
 from scanner.catalogue import Catalogue
+from scanner.catalogue.index import is_index
 from scanner.engine.batches import parse
 from scanner.engine.local.coordinator import check_options, scan, scan_inline
 from scanner.engine.local.shm import DEFAULT_CAP_BYTES
-from scanner.engine.results import Results
+from scanner.engine.results import Results, Tables
 from scanner.entries import Selection
 from scanner.errors import ScanError
+from scanner.incremental import Rescan, Split, merge, normalized_roots, plan
 from scanner.sources import discover, iter_entries
 from scanner.sources.feed import Feed
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY, Failed, fetch_one, footer_hints, is_remote
@@ -31,7 +36,8 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
                     concurrency: int = DEFAULT_CONCURRENCY,
                     index_hints: Union[PathLike, "Catalogue", None] = None,
                     include: Sequence[str] = (), exclude: Sequence[str] = (),
-                    ignore: Sequence[PathLike] = (), missing_ok: bool = False) -> Catalogue:
+                    ignore: Sequence[PathLike] = (), missing_ok: bool = False,
+                    previous: Union[PathLike, "Catalogue", None] = None) -> Catalogue:
     """Catalogue every file below ``paths``.
 
     Parameters
@@ -69,11 +75,18 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
         Files that are scanner indexes (their footer says so) are skipped too.
     missing_ok : bool
         A path that does not exist is an error row instead of a :class:`ScanError`.
+    previous : path or Catalogue, optional
+        An earlier catalogue (or its index) of the same roots: an incremental rescan reads
+        only the files added or changed since (and those that failed), and takes the rows
+        of the others from it (:mod:`scanner.incremental`). An index of other roots, of a
+        lesser detail or of an older format, or a path that is not there, makes it a full
+        scan; ``rescan.reason`` says why.
 
     Returns
     -------
     Catalogue
-        With ``skipped``: the number of files not scanned, by reason.
+        With ``skipped``: the number of files not scanned, by reason; ``rescan``: what a
+        rescan against ``previous`` did (:class:`scanner.incremental.Rescan`).
 
     Raises
     ------
@@ -82,23 +95,80 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
         prefix cannot be listed (wrong endpoint, denied credentials, missing bucket), a
         host cannot be reached, or ``index_hints`` is not an index.
     """
+    started = time.perf_counter()
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     check_options(workers, mode, detail, shm_bytes, concurrency)
+    roots = normalized_roots(paths)
+    earlier, rescan = _previous(previous, roots, detail)
+    split = Split(earlier._current()["files"]) if earlier is not None else None
     selection = Selection(include, exclude, ignore=[os.path.abspath(os.fspath(p)) for p in ignore])
     if any(is_url(os.fspath(p)) for p in paths):
         # listings come whole (paged by fsspec); the hints of an earlier index need them all
-        feed = Feed.of(discover(paths, storage_options, selection, missing_ok))
+        listed = discover(paths, storage_options, selection, missing_ok)
+        feed = Feed.of(split.filter(listed) if split is not None else listed)
         hints = footer_hints(feed.entries, index_hints) if index_hints is not None else None
     else:  # the walk goes on on a thread while the first files are read and parsed
-        feed, hints = Feed(iter_entries(paths, storage_options, selection, missing_ok)), None
+        walk = iter_entries(paths, storage_options, selection, missing_ok)
+        feed, hints = Feed(split.filter(walk) if split is not None else walk), None
     try:
         results = scan(feed, workers=workers, mode=mode, detail=detail, shm_bytes=shm_bytes, progress=progress,
                        storage_options=storage_options, concurrency=concurrency, hints=hints)
-        entries = feed.wait()
+        entries = results.completed(feed.wait())
     finally:
         feed.close()
-    return Catalogue.from_results(entries, results, detail, selection.skipped)._without_indexes()
+    if split is None:
+        catalogue = Catalogue.from_tables(entries, results.tables(), detail, selection.skipped, results.retried)
+    else:
+        catalogue = _merged(split, entries, earlier, results, detail, selection.skipped)
+    catalogue = catalogue._without_indexes()
+    catalogue.roots = roots
+    seconds = time.perf_counter() - started
+    if rescan is not None:
+        rescan.seconds = seconds
+    if split is not None:
+        rescan.added, rescan.changed, rescan.retried = split.added, split.changed, split.retried
+        removed = split.removed(earlier._current()["files"].column("file_name"))
+        rescan.removed, rescan.reused = len(removed), len(split.entries) - len(entries)
+        rescan.changes = split.changes + [(name, "removed") for name in removed]
+        catalogue.seconds_per_file = earlier.seconds_per_file
+        if earlier.seconds_per_file is not None:
+            rescan.seconds_saved = max(0.0, earlier.seconds_per_file * len(split.entries) - seconds)
+    else:
+        catalogue.seconds_per_file = seconds / max(1, len(entries))
+    if rescan is not None:
+        rescan.unchanged = split is not None and not (rescan.added or rescan.changed or rescan.removed or
+                                                      rescan.retried) and \
+            (catalogue.detail, catalogue.skipped) == (earlier.detail, earlier.skipped)
+    catalogue.rescan = rescan
+    return catalogue
+
+
+def _previous(previous: Union[PathLike, Catalogue, None], roots: Sequence[str],
+              detail: str) -> Tuple[Optional[Catalogue], Optional[Rescan]]:
+    """The earlier catalogue a rescan may reuse (None: a full scan) and its report."""
+    if previous is None:
+        return None, None
+    if isinstance(previous, Catalogue):
+        name, earlier = previous.path, previous
+    else:
+        name = os.fspath(previous)
+        if not is_index(name):
+            return None, Rescan(name, f"no earlier index at {name}: full scan")
+        earlier = Catalogue.read(name)
+    reason = plan(earlier, roots, detail)
+    return (None if reason else earlier), Rescan(name, reason)
+
+
+def _merged(split: Split, scanned_entries: Sequence[Any], earlier: Catalogue, results: Results, detail: str,
+            skipped: Dict[str, int]) -> Catalogue:
+    """The catalogue of a rescan: the earlier rows of reused files, new rows of the rest."""
+    entries = list(split.entries)
+    for position, entry in zip((i for i, row in enumerate(split.reused_rows) if row < 0), scanned_entries):
+        entries[position] = entry  # as fetching completed it (HTTP objects' sizes)
+    files, columns, row_groups = merge(split, earlier._current(), results.tables()._asdict(), detail)
+    files = files.add_column(0, "file_id", pa.array(range(len(entries)), pa.int64()))
+    return Catalogue.from_tables(entries, Tables(files, columns, row_groups), detail, skipped, results.retried)
 
 
 def scan_file(path: PathLike, *, mode: str = "tail", detail: str = "columns",

@@ -310,7 +310,7 @@ def test_read_understands_format_1_and_refuses_unknown_formats(catalogue: Catalo
     pq.write_table(table.replace_schema_metadata({"rugo.scanner": json.dumps({**meta, "format": 99})}),
                    tmp_path / "v99.parquet")
     with pytest.raises(ScanError, match=r"v99.parquet: a scanner index of format 99, which this version of rugo "
-                                        r"cannot read \(it reads formats 1, 2\): upgrade rugo"):
+                                        r"cannot read \(it reads formats 1, 2, 3\): upgrade rugo"):
         Catalogue.read(tmp_path / "v99.parquet")
 
 

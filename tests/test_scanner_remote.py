@@ -232,7 +232,11 @@ def test_denied_credentials_are_one_scan_error(tmp_path: Path) -> None:
                             storage_options={**server.storage_options, **FAST_FAIL})
 
 
-def test_cli_reuses_its_output_as_hints(moto: MotoS3Server, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_rescan_reads_only_failed_objects_and_full_uses_hints(moto: MotoS3Server, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    """With --output naming its earlier index, a rescan of an unchanged prefix lists it and
+    reads no ok object again (only the failed ones); --full reads each once, in one exact
+    request (the index's footer lengths as hints)."""
     index = tmp_path / "idx.parquet"
     args = ["s3://lake/data/", "--no-progress", "--workers", "1", "--format", "json", "--output", str(index),
             "--endpoint-url", moto.endpoint, "--storage-option", "key=testing", "--storage-option", "secret=testing",
@@ -243,7 +247,17 @@ def test_cli_reuses_its_output_as_hints(moto: MotoS3Server, tmp_path: Path, caps
     first = Catalogue.read(index)
     assert first.files["etag"].notna().all() and first.files["mtime_ns"].notna().all()
     before = _requests(moto)
+    log = moto.log_path.read_text(errors="replace")
     assert main(args) == 0
+    rescan = json.loads(capsys.readouterr().out)["rescan"]
+    assert (rescan["full"], rescan["reused"], rescan["retried"], rescan["added"]) == (
+        False, len(LAKE) - len(SKIPPED) - len(ERRORS), len(ERRORS), 0)
+    got = _new_requests(moto, before)
+    assert all(got[key] == [] for key in set(LAKE) - SKIPPED - set(ERRORS)), got  # zero GETs: listed only
+    assert moto.log_path.read_text(errors="replace")[len(log):].count("list-type=2") >= 1
+    assert records(Catalogue.read(index).files) == records(first.files)
+    before = _requests(moto)
+    assert main(args + ["--full"]) == 0
     capsys.readouterr()
     got = _new_requests(moto, before)
     assert all(got[key] == ["GET"] for key in set(LAKE) - SKIPPED), got

@@ -36,6 +36,7 @@ from scanner.engine.results import Results, Tables
 from scanner.entries import SKIP_INDEX, FileEntry
 from scanner.errors import ScanError
 from scanner.fields import COLUMNS, FILES, ROW_GROUPS, Field
+from scanner.query.diff import diff
 from scanner.query.drift import schema_drift, schema_versions, unified_schema, version_count
 from scanner.query.health import HealthRules, health, health_counts, partition_labels
 from scanner.query.partitions import partitions
@@ -94,6 +95,15 @@ class Catalogue:
         self.skipped: Dict[str, int] = dict(skipped or {})
         #: files parsed again because a worker died while parsing them
         self.retried = retried
+        #: the roots scanned (absolute paths, URLs), as build_catalogue was given them
+        self.roots: List[str] = []
+        #: the index file this catalogue was read from, and its format (None: made by a scan)
+        self.path: Optional[str] = None
+        self.index_format: Optional[int] = None
+        #: seconds a full scan took per file (an incremental rescan passes it on)
+        self.seconds_per_file: Optional[float] = None
+        #: what an incremental rescan did (:class:`scanner.incremental.Rescan`), else None
+        self.rescan: Any = None
 
     @classmethod
     def _of_parts(cls, files: Part, columns: Part, row_groups: Part, detail: str,
@@ -211,7 +221,8 @@ class Catalogue:
         owners = {name: part.column("file_id").to_numpy() for name, part in rows.items()}
         meta = {INDEX_METADATA_KEY: json.dumps({"format": INDEX_FORMAT, "detail": self.detail,
                                                 "partition_columns": self.partition_columns,
-                                                "skipped": self.skipped})}
+                                                "skipped": self.skipped, "roots": self.roots,
+                                                "seconds_per_file": self.seconds_per_file})}
         step = files_per_slice or max(count, 1)
         for first in range(0, max(count, 1), step):
             size = min(step, count - first)
@@ -250,9 +261,13 @@ class Catalogue:
                             ("inode", "int")):  # not in older indexes
             if added not in table.column_names:
                 table = table.append_column(added, pa.nulls(len(table), ARROW_TYPES[kind]))
-        return cls._of_parts(from_index(table, files_fields(partitions)), unnest(table, "columns", COLUMNS, version),
-                             unnest(table, "row_groups", ROW_GROUPS, version), meta["detail"], partitions,
-                             meta.get("skipped"))
+        catalogue = cls._of_parts(from_index(table, files_fields(partitions)),
+                                  unnest(table, "columns", COLUMNS, version),
+                                  unnest(table, "row_groups", ROW_GROUPS, version), meta["detail"], partitions,
+                                  meta.get("skipped"))
+        catalogue.roots, catalogue.path, catalogue.index_format = list(meta.get("roots") or []), path, version
+        catalogue.seconds_per_file = meta.get("seconds_per_file")
+        return catalogue
 
     def _without_indexes(self) -> "Catalogue":
         """Drop the files that are scanner indexes (counted as skipped): never data."""
@@ -336,6 +351,12 @@ class Catalogue:
         """
         return unified_schema(self._part("files"), self.partition_columns)
 
+    def diff(self, earlier: "Catalogue") -> "pd.DataFrame":
+        """The files added, changed and removed since ``earlier`` (a catalogue of the same
+        lake), and for each changed file what differs and how its schema changed
+        (:mod:`scanner.query.diff`)."""
+        return diff(self._part("files"), earlier._part("files"))
+
     def summary(self, top: int = 5, rules: Optional[HealthRules] = None) -> Dict[str, Any]:
         """Totals, schemas (distinct fingerprints, and canonical versions:
         :meth:`schema_versions`), largest footers, errors, partitions and health flags
@@ -373,6 +394,7 @@ class Catalogue:
             "partitions": len(partition_labels(parts["files"], self.partition_columns).dictionary)
             if self.partition_columns else 0,
             "health": health_counts(parts["files"], parts["columns"], self.partition_columns, rules),
+            "rescan": self.rescan.as_dict() if self.rescan is not None else None,
         }
 
 

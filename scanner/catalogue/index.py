@@ -1,7 +1,8 @@
 """The index file: one Parquet file per catalogue, written atomically, with its format.
 
 Key/value metadata :data:`INDEX_METADATA_KEY` holds ``{"format": ..., "detail": ...,
-"partition_columns": [...], "skipped": {...}}`` as JSON; :func:`is_index` tells an index
+"partition_columns": [...], "skipped": {...}, "roots": [...], "seconds_per_file": ...}``
+as JSON; :func:`is_index` tells an index
 from any other file (``--output`` never overwrites a file that is not one).
 """
 from __future__ import annotations
@@ -21,13 +22,15 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 #: Key of the index file's key/value metadata that describes the index (JSON).
 INDEX_METADATA_KEY = "rugo.scanner"
-#: Version of the index layout written. 2: the fields of the nested ``columns`` and
-#: ``row_groups`` entries carry a prefix (:func:`nested_name`), and a nanosecond timestamp
-#: bound is kind ``timestamp`` with its nanoseconds in the int copy; 1 had no prefixes and
-#: kept such bounds as ``datetime`` text (microseconds).
-INDEX_FORMAT = 2
+#: Version of the index layout written. 3: ``files`` records ``ctime_ns``, ``inode`` and
+#: ``schema_columns``, and the metadata the scan's ``roots`` (what an incremental rescan
+#: compares). 2: the fields of the nested ``columns`` and ``row_groups`` entries carry a
+#: prefix (:func:`nested_name`), and a nanosecond timestamp bound is kind ``timestamp``
+#: with its nanoseconds in the int copy; 1 had no prefixes and kept such bounds as
+#: ``datetime`` text (microseconds).
+INDEX_FORMAT = 3
 #: Versions :meth:`Catalogue.read` understands.
-READABLE_FORMATS = (1, 2)
+READABLE_FORMATS = (1, 2, 3)
 #: The prefix of a nested table's fields in the index (format 2).
 NESTED_PREFIXES = {"columns": "column_", "row_groups": "chunk_"}
 

@@ -50,7 +50,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = ["Column", "Version", "CHANGES", "DRIFT_FIELDS", "VERSION_FIELDS", "versions",
-           "schema_versions", "schema_drift", "unified_schema", "version_count", "is_widening"]
+           "schema_versions", "schema_drift", "unified_schema", "version_count", "changes", "canonical_columns",
+           "is_widening"]
 
 #: The kinds of change, in the order a version's rows come.
 CHANGES = ("added", "removed", "renamed", "type_changed", "nullability_changed")
@@ -249,7 +250,7 @@ def schema_drift(files: pa.Table, keys: Sequence[str]) -> "pd.DataFrame":
         previous = _previous_version(drift, version)
         where = {"from_version": previous.key, "to_version": version.key,
                  "first_file": names[version.first].as_py(), "first_partition": drift.labels[index]}
-        for change in _changes(previous, version):
+        for change in changes(previous, version):
             before, after = change.pop("before"), change.pop("after")
             change["files_before"] = total - forms[change["column"]] if before is None else forms[before]
             change["files_after"] = total - forms[change["from_column"] or change["column"]] if after is None \
@@ -269,8 +270,9 @@ def _previous_version(drift: Drift, version: Version) -> Version:
     return drift.versions[int(drift.version_of[drift.order[position - 1]])]
 
 
-def _changes(old: Version, new: Version) -> List[Dict[str, object]]:
-    """The column changes from ``old`` to ``new``: renames first paired up, then the rest."""
+def changes(old: Version, new: Version) -> List[Dict[str, object]]:
+    """The column changes from ``old`` to ``new`` (dicts of :data:`DRIFT_FIELDS`' column
+    fields, plus each side's form as ``before`` / ``after``): renames paired up first."""
     before, after = old.by_name(), new.by_name()
     removed = [c for c in old.columns if c.name not in after]
     added = [c for c in new.columns if c.name not in before]

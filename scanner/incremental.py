@@ -1,0 +1,202 @@
+"""Incremental rescans: read only the files that changed since an earlier catalogue.
+
+A rescan walks (or lists) the roots as a full scan does, then sorts each file found:
+
+* **reused**: the earlier catalogue has an ok row for its path with the same identity.
+  A local file's identity is its size, ``mtime_ns``, ``ctime_ns`` and inode: a rewrite
+  that puts back the size and mtime (``touch -d``, ``os.utime``) still moves the inode's
+  change time, and a file replaced by another (rename, new hard link) has another inode
+  or a new change time. A remote object's identity is its ETag when the listing gives
+  one (and its size), else its size and last-modified time; an HTTP(S) URL, which no
+  listing describes, is always read again.
+* **added**: a path the earlier catalogue does not have;
+* **changed**: a path whose identity differs;
+* **retried**: a path that failed before and has the same identity (failures are read
+  again: a permission fixed, a worker that died, a larger ``shm_bytes``);
+
+and files of the earlier catalogue no longer found are **removed**. Only added, changed
+and retried files are read; the rows of reused files are taken from the earlier
+catalogue. The result equals a full scan's, field for field, in the same order.
+
+What it cannot catch: a file rewritten in place with the same size, mtime, ctime and
+inode (only possible by setting the clock back, or on a file system whose ctime does not
+move); a remote object rewritten with the same size and last-modified time where the
+store gives no ETag.
+
+An earlier catalogue is used only when it can stand in for a scan (:func:`plan`): the same
+roots, the same or a deeper detail, and an index format that records ``ctime_ns`` and
+``inode`` (format 3 on). Otherwise the rescan is a full scan, and
+:attr:`Rescan.reason` says why in one line.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import pyarrow as pa
+
+from rugo.remote import is_url
+from scanner.entries import FileEntry
+from scanner.fields import DETAILS, FILES, parsed, stored
+
+__all__ = ["Rescan", "Split", "plan", "normalized_roots", "REUSE_FORMAT"]
+
+#: The first index format whose rows a rescan can reuse (it records ctime_ns and inode).
+REUSE_FORMAT = 3
+
+
+@dataclass
+class Rescan:
+    """What a rescan did: counts of files by what happened to them, and why it was a full
+    scan when it was one (``reason``; ``None`` for an incremental one)."""
+
+    previous: Optional[str] = None
+    reason: Optional[str] = None
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    reused: int = 0
+    retried: int = 0
+    seconds: float = 0.0
+    seconds_saved: Optional[float] = None
+    #: nothing differs from the earlier catalogue (its index need not be written again)
+    unchanged: bool = False
+    changes: List[Tuple[str, str]] = field(default_factory=list)  # (path, added | changed | removed)
+
+    def as_dict(self) -> Dict[str, Any]:
+        """The summary's ``rescan`` section."""
+        return {"previous": self.previous, "full": self.reason is not None, "reason": self.reason,
+                "added": self.added, "changed": self.changed, "removed": self.removed, "reused": self.reused,
+                "retried": self.retried, "unchanged": self.unchanged, "seconds": round(self.seconds, 3),
+                "seconds_saved": None if self.seconds_saved is None else round(self.seconds_saved, 3)}
+
+
+def normalized_roots(paths: Iterable[Any]) -> List[str]:
+    """The roots as a catalogue records them: absolute local paths, URLs as given."""
+    out = []
+    for path in paths:
+        name = os.fspath(path)
+        out.append(name if is_url(name) else os.path.abspath(name))
+    return out
+
+
+def plan(previous: Any, roots: Sequence[str], detail: str) -> Optional[str]:
+    """Why ``previous`` (a :class:`~scanner.catalogue.Catalogue`) cannot stand in for a scan
+    of ``roots`` at ``detail``, in one line; ``None`` when it can."""
+    if previous.index_format is not None and previous.index_format < REUSE_FORMAT:
+        return (f"the earlier index is of format {previous.index_format}, which has no ctime_ns and inode to "
+                "compare: full scan")
+    if sorted(previous.roots) != sorted(roots):
+        was = ", ".join(previous.roots) or "unknown roots"
+        return f"the earlier index is of other roots ({was}): full scan"
+    if DETAILS.index(previous.detail) < DETAILS.index(detail):
+        return f"the earlier index has detail {previous.detail!r}, less than {detail!r}: full scan"
+    return None
+
+
+class Split:
+    """Sorts entries into reused and to-scan against an earlier catalogue's ``files`` part
+    (see the module docstring); :meth:`filter` runs on the walk's thread."""
+
+    def __init__(self, previous_files: pa.Table) -> None:
+        names = previous_files.column("file_name").to_pylist()
+        self._row = {name: i for i, name in enumerate(names)}
+        self._identity = {name: previous_files.column(name).to_pylist()
+                          for name in ("file_size_bytes", "mtime_ns", "ctime_ns", "inode", "etag", "status")}
+        #: every entry found, in discovery order
+        self.entries: List[FileEntry] = []
+        #: per entry: its row in the earlier catalogue when reused, else -1
+        self.reused_rows: List[int] = []
+        self.seen = np.zeros(len(names), dtype=bool)
+        self.added = self.changed = self.retried = 0
+        self.changes: List[Tuple[str, str]] = []
+
+    def filter(self, entries: Iterable[FileEntry]) -> Iterator[FileEntry]:
+        """The entries to scan, in order; every entry is recorded in :attr:`entries`."""
+        for entry in entries:
+            row = self._row.get(entry.path, -1)
+            self.entries.append(entry)
+            if row < 0:
+                self.added += 1
+                self.changes.append((entry.path, "added"))
+            else:
+                self.seen[row] = True
+                if self._same(entry, row):
+                    if self._identity["status"][row] == "ok":
+                        self.reused_rows.append(row)
+                        continue
+                    self.retried += 1
+                else:
+                    self.changed += 1
+                    self.changes.append((entry.path, "changed"))
+            self.reused_rows.append(-1)
+            yield entry
+
+    def _same(self, entry: FileEntry, row: int) -> bool:
+        if entry.error_type is not None:
+            return False  # cannot even be listed now
+        ident = self._identity
+        if entry.inode >= 0:  # a local file
+            return (entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode) == (
+                ident["file_size_bytes"][row], ident["mtime_ns"][row], ident["ctime_ns"][row], ident["inode"][row])
+        if entry.etag is not None and ident["etag"][row] is not None:
+            return entry.etag == ident["etag"][row] and entry.size == ident["file_size_bytes"][row]
+        return entry.size >= 0 and entry.mtime_ns >= 0 and (entry.size, entry.mtime_ns) == (
+            ident["file_size_bytes"][row], ident["mtime_ns"][row])
+
+    def removed(self, names: pa.ChunkedArray) -> List[str]:
+        """Paths of the earlier catalogue not found this time (``names``: its file names)."""
+        return [names[i].as_py() for i in np.flatnonzero(~self.seen).tolist()]
+
+
+#: The ``files`` columns a footer fills (the rest come from the listing).
+PARSED_FILES = [name for name, _ in stored(parsed(FILES))]
+
+
+def merge(split: Split, previous: Dict[str, pa.Table], scanned: Dict[str, pa.Table], detail: str
+          ) -> Tuple[pa.Table, pa.Table, pa.Table]:
+    """The parsed ``files`` columns (one row per entry of ``split``, in order) and the
+    ``columns`` and ``row_groups`` parts (``file_id``: the entry's position) of a rescan,
+    from the earlier catalogue's parts (reused files) and those of the files scanned now.
+    """
+    reused = np.asarray(split.reused_rows, dtype=np.int64)
+    from_previous = np.flatnonzero(reused >= 0)  # entry positions
+    from_scan = np.flatnonzero(reused < 0)  # entry positions, in the order they were scanned
+    files = _concat([previous["files"].select(PARSED_FILES).take(pa.array(reused[from_previous])),
+                     scanned["files"].select(PARSED_FILES)])
+    # row of each entry in ``files``: the reused first, then the scanned
+    where = np.empty(len(reused), dtype=np.int64)
+    where[from_previous] = np.arange(len(from_previous))
+    where[from_scan] = len(from_previous) + np.arange(len(from_scan))
+    files = files.take(pa.array(where))
+    position_of_previous = np.full(max(len(previous["files"]), 1), -1, dtype=np.int64)
+    position_of_previous[reused[from_previous]] = from_previous
+    nested = []
+    for name in ("columns", "row_groups"):
+        if DETAILS.index(detail) < DETAILS.index(name):
+            nested.append(scanned[name].slice(0, 0))
+            continue
+        old = previous[name]
+        old_file = old.column("file_id").to_numpy()
+        keep = np.flatnonzero(position_of_previous[old_file] >= 0) if len(old_file) else np.zeros(0, np.int64)
+        old = _with_file_id(old.take(pa.array(keep)), position_of_previous[old_file[keep]])
+        new = scanned[name]
+        new = _with_file_id(new, from_scan[new.column("file_id").to_numpy()])
+        both = _concat([old, new])
+        order = np.argsort(both.column("file_id").to_numpy(), kind="stable")
+        nested.append(both.take(pa.array(order)))
+    return files, nested[0], nested[1]
+
+
+def _with_file_id(part: pa.Table, file_id: np.ndarray) -> pa.Table:
+    return part.set_column(part.column_names.index("file_id"), "file_id", pa.array(file_id, pa.int64()))
+
+
+def _concat(tables: List[pa.Table]) -> pa.Table:
+    """``tables`` (same columns, maybe other types: an index reads back plain strings where
+    a scan has dictionaries) as one, each column in the first table's type."""
+    first = tables[0]
+    aligned = [first] + [t.select(first.column_names).cast(first.schema) for t in tables[1:]]
+    return pa.concat_tables(aligned)
