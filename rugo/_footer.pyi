@@ -67,8 +67,10 @@ def load_tails(paths: Sequence[_Path], sizes: Sequence[int], out: Any,
     paths : sequence of str or bytes or os.PathLike
         The files (converted with ``os.fsencode`` before the GIL is released).
     sizes : sequence of int
-        Each file's size when listed (-1: ``fstat``'s). Reads are placed from it; a read
-        that ends early is a ``FileChanged`` error.
+        Each file's size when listed (-1: ``fstat``'s). Reads are placed from it; a file
+        whose size is no longer that, a read that ends early, or a file whose size, mtime
+        or ctime moved while it was read is a ``FileChanged`` error (never bytes of two
+        versions of the file).
     out : writable C-contiguous buffer
         ``bytearray``, ``memoryview``, ``SharedMemory.buf``... pinned during the call.
     first_reads : sequence of int, optional
@@ -91,7 +93,7 @@ def load_tails(paths: Sequence[_Path], sizes: Sequence[int], out: Any,
         For LOAD_FORMAT and LOAD_ERROR files, by position: the error type name and message.
         I/O errors: the OSError subclass of the errno (``FileNotFoundError``,
         ``PermissionError``, ``IsADirectoryError``...) and its strerror;
-        ``FileChanged`` (the file shrank since it was listed); ``NotARegularFile``;
+        ``FileChanged`` (the file changed since it was listed, or while read); ``NotARegularFile``;
         ``NotParquetError`` for a truncated Parquet file. For LOAD_FORMAT, the planner's
         error class and message (the parser raises the same from the span).
     """

@@ -5,7 +5,7 @@ __all__ = ["ScanError", "SchemaConflict", "WORKER_CRASHED", "FILE_CHANGED", "TOO
 
 #: ``error_type`` of a file whose parse killed a worker process twice.
 WORKER_CRASHED = "WorkerCrashed"
-#: ``error_type`` of a file that was shorter when read than when discovered.
+#: ``error_type`` of a file that changed between its listing and its read, or during the read.
 FILE_CHANGED = "FileChanged"
 #: ``error_type`` of a file whose footer does not fit in the shared-memory byte cap.
 TOO_LARGE = "FooterTooLarge"

@@ -138,8 +138,19 @@ def test_io_problems_are_per_file_errors(tmp_path: Path) -> None:
     assert errors == {
         1: ("FileNotFoundError", "No such file or directory"),
         2: ("IsADirectoryError", "Is a directory"),
-        3: (FILE_CHANGED, f"file shrank while scanned: {listed} bytes when listed, read ended after {listed - 10}"),
+        3: (FILE_CHANGED, f"file changed since it was listed: {listed} bytes then, {listed - 10} now"),
     }
+
+
+def test_a_file_that_grew_since_listed_is_changed_not_misread(tmp_path: Path) -> None:
+    """Its tail is no longer where the listing put it: an error, not bytes from its middle."""
+    path = _files(tmp_path / "lake", 1)[0]
+    listed = path.stat().st_size
+    with open(path, "ab") as f:
+        f.write(b"\0" * 100)
+    consumed, _, _, status, errors = load_tails([path], [listed], bytearray(2**20))
+    assert (consumed, status) == (1, bytes([LOAD_ERROR]))
+    assert errors[0] == (FILE_CHANGED, f"file changed since it was listed: {listed} bytes then, {listed + 100} now")
 
 
 def test_a_fifo_is_not_read_and_does_not_block(tmp_path: Path) -> None:

@@ -255,6 +255,12 @@ static int load_one(load_state *s, size_t i, size_t *off)
         note(s, i, "not a regular file (%s): not read", file_kind(st.st_mode));
         goto out;
     }
+    if (size >= 0 && (int64_t)st.st_size != size) {   /* rewritten since listed: no stale offsets */
+        r->fail = FAIL_CHANGED;
+        note(s, i, "file changed since it was listed: %lld bytes then, %lld now", (long long)size,
+             (long long)st.st_size);
+        goto out;
+    }
     if (size < 0) {
         size = (int64_t)st.st_size;
         n = first_read(j, size);
@@ -293,6 +299,15 @@ static int load_one(load_state *s, size_t i, size_t *off)
         uint8_t head[TAIL_MAGIC_LEN];
         if (pread_full(fd, head, TAIL_MAGIC_LEN, 0) == TAIL_MAGIC_LEN)
             tail_plan(dst, (size_t)n, size, head, &p);
+    }
+    struct stat after;
+    if (fstat(fd, &after) == 0 && (after.st_size != st.st_size || after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+                                   after.st_mtim.tv_nsec != st.st_mtim.tv_nsec ||
+                                   after.st_ctim.tv_sec != st.st_ctim.tv_sec ||
+                                   after.st_ctim.tv_nsec != st.st_ctim.tv_nsec)) {
+        r->fail = FAIL_CHANGED;   /* written to while read: the bytes may mix two versions */
+        note(s, i, "file changed while it was read");
+        goto out;
     }
     r->plan = (int16_t)(p.status == TAIL_NEED ? p.stuck_status : p.status);
     if (p.status == TAIL_TRUNCATED) {   /* the bytes cannot show it to the parser: an error */
