@@ -30,11 +30,10 @@ if _AS_COMMAND:  # Ctrl-C or SIGTERM while still importing: exit quietly, no tra
 from multiprocessing import resource_tracker  # noqa: E402
 
 import scanner  # noqa: E402
-import scanner.scan  # noqa: E402,F401  (imported now, under the start-up handlers)
-from scanner.catalogue.index import is_index  # noqa: E402
 from scanner.engine.local import pool  # noqa: E402
-from scanner.entries import HIVE_NULL  # noqa: E402
+from scanner.entries import HIVE_NULL, Selection  # noqa: E402
 from scanner.errors import ScanError, SchemaConflict  # noqa: E402
+from scanner.incremental import normalized_roots, unchanged_summary  # noqa: E402
 from scanner.query.where import parse_where  # noqa: E402
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY  # noqa: E402
 
@@ -227,12 +226,13 @@ def _option(item: str) -> Tuple[str, Any]:
 
 
 def _paths(args: argparse.Namespace) -> Tuple[List[str], List[str]]:
-    """The paths given as arguments, and those listed in ``--from-file``."""
-    listed: List[str] = []
-    if args.from_file:
-        with (sys.stdin if args.from_file == "-" else open(args.from_file, encoding="utf-8")) as f:
-            listed = [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
-    return list(args.paths), listed
+    """The paths given as arguments, and those listed in ``--from-file`` (read once)."""
+    if getattr(args, "listed", None) is None:
+        args.listed = []
+        if args.from_file:
+            with (sys.stdin if args.from_file == "-" else open(args.from_file, encoding="utf-8")) as f:
+                args.listed = [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+    return list(args.paths), args.listed
 
 
 def _check_roots(paths: Sequence[str]) -> None:
@@ -248,6 +248,8 @@ def _check_output(path: str, force: bool) -> None:
     """Refuse an ``--output`` that would destroy data or cannot be written, before scanning."""
     if os.path.isdir(path):
         raise ScanError(f"--output {path} is a directory; name the index file")
+    from scanner.catalogue.index import is_index
+
     if os.path.lexists(path) and not force and not is_index(path):
         raise ScanError(f"--output {path} exists and is not a scanner index; refusing to overwrite it "
                         "(choose another path, or --force to replace it)")
@@ -260,8 +262,34 @@ def _check_output(path: str, force: bool) -> None:
         raise ScanError(f"cannot write --output {path}: {exc.strerror or exc} ({directory})") from None
 
 
+def _unchanged(args: argparse.Namespace) -> Optional[Dict[str, Any]]:
+    """The summary to print when ``--output`` is an index of the same roots and a walk finds
+    nothing changed since (:func:`scanner.incremental.unchanged_summary`): no pyarrow, no
+    pandas, no scan, no write. None when a scan is needed (or asked for: ``--full``, the
+    tables of ``--partitions``, ``--health``, ``--drift``, ``--where``)."""
+    if not args.output or args.full or args.from_index or args.partitions or args.health or args.drift or args.where:
+        return None
+    try:
+        given, listed = _paths(args)
+    except (OSError, ValueError):
+        return None  # the scan reports it
+    if not given + listed:
+        return None
+    selection = Selection(args.include, args.exclude, ignore=[os.path.abspath(args.output)])
+    found = unchanged_summary(args.output, normalized_roots(given + listed), args.detail, selection, args.top)
+    if found is None:
+        return None
+    summary, _ = found
+    summary["output"], summary["output_unchanged"] = os.path.abspath(args.output), True
+    if args.changes:
+        summary["changes"] = []
+    return summary
+
+
 def _earlier(args: argparse.Namespace) -> Optional["scanner.Catalogue"]:
     """The ``--output`` index a rescan reuses (None: none there, or ``--full``)."""
+    from scanner.catalogue.index import is_index
+
     if args.full or not args.output or not is_index(args.output):
         return None
     return scanner.Catalogue.read(args.output)
@@ -277,6 +305,8 @@ def _hints(args: argparse.Namespace, earlier: Optional["scanner.Catalogue"]) -> 
         return args.index_hints
     if earlier is not None:
         return earlier
+    from scanner.catalogue.index import is_index
+
     return args.output if args.output and is_index(args.output) else None
 
 
@@ -317,6 +347,11 @@ def _ignore_late_signals() -> None:
 def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    unchanged = _unchanged(args)  # a rescan with nothing to do: done before pyarrow is imported
+    if unchanged is not None:
+        return _print_summary(unchanged, args)
+    import scanner.scan  # noqa: F401  (imported now, under the start-up handlers)
+
     # From here Ctrl-C is KeyboardInterrupt and SIGTERM SystemExit: both unwind, so workers
     # are stopped and blocks unlinked on the way out.
     if signal.getsignal(signal.SIGINT) is _exit_now:
@@ -388,6 +423,11 @@ def _report(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Op
             summary["unified_schema"], summary["schema_conflict"] = str(catalogue.unified_schema()), None
         except SchemaConflict as exc:
             summary["unified_schema"], summary["schema_conflict"] = None, str(exc)
+    return _print_summary(summary, args)
+
+
+def _print_summary(summary: Dict[str, Any], args: argparse.Namespace) -> int:
+    """Print ``summary`` as asked (text or JSON); the exit status."""
     if not summary["files"]:
         print(f"scanner: no files to scan{_skipped_note(summary['skipped'])}", file=sys.stderr)
     try:

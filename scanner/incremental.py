@@ -27,24 +27,41 @@ An earlier catalogue is used only when it can stand in for a scan (:func:`plan`)
 roots, the same or a deeper detail, and an index format that records ``ctime_ns`` and
 ``inode`` (format 3 on). Otherwise the rescan is a full scan, and
 :attr:`Rescan.reason` says why in one line.
+
+**Nothing changed.** An index of local files that all read fine also records a digest of
+its listing (:func:`catalogue_digest`: every path, size, mtime, ctime and inode in order,
+the skipped counts and the detail) and its summary. The command line walks the roots,
+digests what it finds the same way (:func:`listing_digest`) and, when the two agree, prints
+that summary without importing pyarrow or pandas or reading the index's rows
+(:func:`unchanged_summary`): a rescan of an unchanged lake costs about a walk.
+
+This module imports neither numpy nor pyarrow at import time (only :func:`merge` uses them).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
-
-import numpy as np
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from rugo.remote import is_url
 from scanner.entries import FileEntry
 from scanner.fields import DETAILS, FILES, parsed, stored
+from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY
 
-__all__ = ["Rescan", "Split", "plan", "normalized_roots", "REUSE_FORMAT"]
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pyarrow as pa
+
+__all__ = ["Rescan", "Split", "plan", "merge", "normalized_roots", "listing_digest", "catalogue_digest",
+           "unchanged_summary", "REUSE_FORMAT", "SUMMARY_TOP"]
 
 #: The first index format whose rows a rescan can reuse (it records ctime_ns and inode).
 REUSE_FORMAT = 3
+#: Rows of each list of the summary kept in the index (``--top`` up to this is served
+#: from it when nothing changed).
+SUMMARY_TOP = 100
 
 
 @dataclass
@@ -100,7 +117,7 @@ class Split:
     """Sorts entries into reused and to-scan against an earlier catalogue's ``files`` part
     (see the module docstring); :meth:`filter` runs on the walk's thread."""
 
-    def __init__(self, previous_files: pa.Table) -> None:
+    def __init__(self, previous_files: "pa.Table") -> None:
         names = previous_files.column("file_name").to_pylist()
         self._row = {name: i for i, name in enumerate(names)}
         self._identity = {name: previous_files.column(name).to_pylist()
@@ -109,7 +126,7 @@ class Split:
         self.entries: List[FileEntry] = []
         #: per entry: its row in the earlier catalogue when reused, else -1
         self.reused_rows: List[int] = []
-        self.seen = np.zeros(len(names), dtype=bool)
+        self.seen = bytearray(len(names))
         self.added = self.changed = self.retried = 0
         self.changes: List[Tuple[str, str]] = []
 
@@ -122,7 +139,7 @@ class Split:
                 self.added += 1
                 self.changes.append((entry.path, "added"))
             else:
-                self.seen[row] = True
+                self.seen[row] = 1
                 if self._same(entry, row):
                     if self._identity["status"][row] == "ok":
                         self.reused_rows.append(row)
@@ -146,21 +163,24 @@ class Split:
         return entry.size >= 0 and entry.mtime_ns >= 0 and (entry.size, entry.mtime_ns) == (
             ident["file_size_bytes"][row], ident["mtime_ns"][row])
 
-    def removed(self, names: pa.ChunkedArray) -> List[str]:
+    def removed(self, names: "pa.ChunkedArray") -> List[str]:
         """Paths of the earlier catalogue not found this time (``names``: its file names)."""
-        return [names[i].as_py() for i in np.flatnonzero(~self.seen).tolist()]
+        return [names[i].as_py() for i, seen in enumerate(self.seen) if not seen]
 
 
 #: The ``files`` columns a footer fills (the rest come from the listing).
 PARSED_FILES = [name for name, _ in stored(parsed(FILES))]
 
 
-def merge(split: Split, previous: Dict[str, pa.Table], scanned: Dict[str, pa.Table], detail: str
-          ) -> Tuple[pa.Table, pa.Table, pa.Table]:
+def merge(split: Split, previous: Dict[str, "pa.Table"], scanned: Dict[str, "pa.Table"], detail: str
+          ) -> Tuple["pa.Table", "pa.Table", "pa.Table"]:
     """The parsed ``files`` columns (one row per entry of ``split``, in order) and the
     ``columns`` and ``row_groups`` parts (``file_id``: the entry's position) of a rescan,
     from the earlier catalogue's parts (reused files) and those of the files scanned now.
     """
+    import numpy as np
+    import pyarrow as pa
+
     reused = np.asarray(split.reused_rows, dtype=np.int64)
     from_previous = np.flatnonzero(reused >= 0)  # entry positions
     from_scan = np.flatnonzero(reused < 0)  # entry positions, in the order they were scanned
@@ -190,13 +210,85 @@ def merge(split: Split, previous: Dict[str, pa.Table], scanned: Dict[str, pa.Tab
     return files, nested[0], nested[1]
 
 
-def _with_file_id(part: pa.Table, file_id: np.ndarray) -> pa.Table:
+def _with_file_id(part: "pa.Table", file_id: "np.ndarray") -> "pa.Table":
+    import pyarrow as pa
+
     return part.set_column(part.column_names.index("file_id"), "file_id", pa.array(file_id, pa.int64()))
 
 
-def _concat(tables: List[pa.Table]) -> pa.Table:
+def _concat(tables: List["pa.Table"]) -> "pa.Table":
     """``tables`` (same columns, maybe other types: an index reads back plain strings where
     a scan has dictionaries) as one, each column in the first table's type."""
     first = tables[0]
+    import pyarrow as pa
+
     aligned = [first] + [t.select(first.column_names).cast(first.schema) for t in tables[1:]]
     return pa.concat_tables(aligned)
+
+
+# ----------------------------------------------------------------------------- nothing changed
+
+
+def listing_digest(rows: Iterable[Tuple[str, int, int, int, int]], skipped: Dict[str, int], detail: str) -> str:
+    """A digest of a listing: ``(path, size, mtime_ns, ctime_ns, inode)`` per file in
+    order, then the skipped counts and the detail."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path, size, mtime, ctime, inode in rows:
+        digest.update(f"{path}\0{size}\0{mtime}\0{ctime}\0{inode}\n".encode("utf-8", "surrogatepass"))
+    digest.update(json.dumps([sorted(skipped.items()), detail]).encode())
+    return digest.hexdigest()
+
+
+def catalogue_digest(files: "pa.Table", skipped: Dict[str, int], detail: str) -> Optional[str]:
+    """:func:`listing_digest` of a catalogue's ``files`` part; None unless every file is a
+    local file that read fine (anything else is read again by a rescan anyway)."""
+    status = files.column("status").to_pylist()
+    inodes = files.column("inode").to_pylist()
+    if any(s != "ok" for s in status) or any(i is None for i in inodes):
+        return None
+    rows = zip(*(files.column(name).to_pylist() for name in ("file_name", "file_size_bytes", "mtime_ns", "ctime_ns")),
+               inodes)
+    return listing_digest(rows, skipped, detail)
+
+
+def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: Any,
+                      top: int) -> Optional[Tuple[Dict[str, Any], Rescan]]:
+    """The summary the index at ``index`` keeps, and the report of a rescan that found
+    nothing to do, when a walk of ``roots`` (with ``selection``) digests as the index's
+    listing did; None when anything differs or cannot be told (then: scan).
+
+    Reads the index's footer with ``rugo`` and walks with :mod:`scanner.sources.local`: no
+    pyarrow, no pandas, no row of the index.
+    """
+    import time
+
+    from rugo import parquet
+    from scanner.sources import iter_entries
+
+    started = time.perf_counter()
+    if any(is_url(root) for root in roots) or top > SUMMARY_TOP:
+        return None
+    try:
+        meta = json.loads(parquet.read_metadata(index)["key_value_metadata"][INDEX_METADATA_KEY])
+    except Exception:  # not there, not an index, not ours: the scan will say
+        return None
+    if (meta.get("format"), meta.get("roots"), meta.get("detail")) != (INDEX_FORMAT, list(roots), detail) or \
+            not meta.get("listing_digest") or not meta.get("summary"):
+        return None
+    entries = []
+    for entry in iter_entries(roots, None, selection, missing_ok=True):
+        if entry.error_type is not None or entry.inode < 0:
+            return None
+        entries.append((entry.path, entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode))
+    if listing_digest(entries, selection.skipped, detail) != meta["listing_digest"]:
+        return None
+    summary = dict(meta["summary"])
+    for name in ("schemas", "largest_footers", "errors"):
+        summary[name] = summary[name][:top]
+    summary["more_errors"] = max(0, summary["failed"] - top)
+    seconds = time.perf_counter() - started
+    per_file = meta.get("seconds_per_file")
+    rescan = Rescan(index, None, reused=len(entries), seconds=seconds, unchanged=True,
+                    seconds_saved=None if per_file is None else max(0.0, per_file * len(entries) - seconds))
+    summary["rescan"] = rescan.as_dict()
+    return summary, rescan

@@ -262,3 +262,36 @@ def test_the_report_accounts_for_the_time_saved(tmp_path: Path) -> None:
     assert later.rescan.seconds_saved is not None and later.rescan.seconds_saved >= 0
     summary = later.summary()["rescan"]
     assert summary["reused"] == 9 and summary["full"] is False
+
+
+def test_an_unchanged_rescan_prints_the_summary_without_pyarrow(tmp_path: Path) -> None:
+    """Nothing changed: the walk's digest matches the index's, and the summary the index
+    keeps is printed as a scan would print it, before pyarrow or pandas are imported."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "lake"
+    files = _lake(root)
+    files["k=0/broken.parquet"].unlink()
+    index = tmp_path / "index.parquet"
+    code = ("import sys, json; from scanner.__main__ import main; status = main(sys.argv[1:]); "
+            "print(json.dumps([status, sorted(m for m in ('pyarrow', 'pandas', 'numpy') if m in sys.modules)]))")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", code, str(root), "-o", str(index), "--no-progress", "--top", "3",
+                               *args], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+
+    full = run("--full")
+    assert json.loads(full.stdout.splitlines()[-1]) == [0, ["numpy", "pandas", "pyarrow"]]
+    quick = run()
+    assert json.loads(quick.stdout.splitlines()[-1]) == [0, []], quick.stderr
+    strip = lambda text: [line for line in text.splitlines()[:-1]  # noqa: E731
+                          if not line.startswith(("rescan ", "index "))]
+    assert strip(quick.stdout) == strip(full.stdout)
+    assert "rescan         0 added, 0 changed, 0 removed, 9 reused" in quick.stdout
+    assert f"index unchanged: {index}" in quick.stdout
+    for change in (lambda: os.utime(files["k=1/f1.parquet"]), lambda: (root / "k=1" / "x.txt").write_text("sidecar")):
+        change()  # a touched file, a newly skipped one: a scan, which writes the index again
+        again = run()
+        assert json.loads(again.stdout.splitlines()[-1])[1] == ["numpy", "pandas", "pyarrow"], again.stdout
+        assert f"index written to {index}" in again.stdout

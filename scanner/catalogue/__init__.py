@@ -40,6 +40,7 @@ from scanner.query.diff import diff
 from scanner.query.drift import schema_drift, schema_versions, unified_schema, version_count
 from scanner.query.health import HealthRules, health, health_counts, partition_labels
 from scanner.query.partitions import partitions
+from scanner.incremental import SUMMARY_TOP, catalogue_digest
 from scanner.query.prune import prune
 
 __all__ = ["Catalogue", "Field", "FILES", "COLUMNS", "ROW_GROUPS", "INDEX_METADATA_KEY", "encode_bound",
@@ -219,10 +220,13 @@ class Catalogue:
         nested = [("columns", COLUMNS)] + ([("row_groups", ROW_GROUPS)] if self.detail == "row_groups" else [])
         rows = {name: sorted_by_file(parts[name]) for name, _ in nested}
         owners = {name: part.column("file_id").to_numpy() for name, part in rows.items()}
+        digest = catalogue_digest(files, self.skipped, self.detail) if self.roots else None
         meta = {INDEX_METADATA_KEY: json.dumps({"format": INDEX_FORMAT, "detail": self.detail,
                                                 "partition_columns": self.partition_columns,
                                                 "skipped": self.skipped, "roots": self.roots,
-                                                "seconds_per_file": self.seconds_per_file})}
+                                                "seconds_per_file": self.seconds_per_file,
+                                                "listing_digest": digest,
+                                                "summary": self.summary(SUMMARY_TOP) if digest else None})}
         step = files_per_slice or max(count, 1)
         for first in range(0, max(count, 1), step):
             size = min(step, count - first)

@@ -15,22 +15,13 @@ from typing import Iterable, Optional, Union
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY, READABLE_FORMATS
+
 __all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "READABLE_FORMATS", "NESTED_PREFIXES", "nested_name", "is_index",
            "write_atomically"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-#: Key of the index file's key/value metadata that describes the index (JSON).
-INDEX_METADATA_KEY = "rugo.scanner"
-#: Version of the index layout written. 3: ``files`` records ``ctime_ns``, ``inode`` and
-#: ``schema_columns``, and the metadata the scan's ``roots`` (what an incremental rescan
-#: compares). 2: the fields of the nested ``columns`` and ``row_groups`` entries carry a
-#: prefix (:func:`nested_name`), and a nanosecond timestamp bound is kind ``timestamp``
-#: with its nanoseconds in the int copy; 1 had no prefixes and kept such bounds as
-#: ``datetime`` text (microseconds).
-INDEX_FORMAT = 3
-#: Versions :meth:`Catalogue.read` understands.
-READABLE_FORMATS = (1, 2, 3)
 #: The prefix of a nested table's fields in the index (format 2).
 NESTED_PREFIXES = {"columns": "column_", "row_groups": "chunk_"}
 
