@@ -136,7 +136,8 @@ def list_directory(path: _Path, skip: str) -> Tuple[List[str], bytes, List[int],
         Per name, ``st_ctime_ns`` (0 for ``e``): the last change of the inode, data or
         metadata (a rewrite that restores size and mtime still moves it).
     inodes : list of int
-        Per name, ``st_ino`` (0 for ``e``).
+        Per name, ``st_ino`` as a signed 64-bit number (one above 2**63 wraps negative; 0
+        for ``e``).
     ids : list of (int, int) or None
         Per name, ``(st_dev, st_ino)`` of a directory, else ``None``.
     hidden : int

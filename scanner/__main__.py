@@ -286,17 +286,18 @@ def _unchanged(args: argparse.Namespace) -> Optional[Dict[str, Any]]:
     return summary
 
 
-def _earlier(args: argparse.Namespace) -> Optional["scanner.Catalogue"]:
+def _earlier(args: argparse.Namespace) -> Optional[str]:
     """The ``--output`` index a rescan reuses (None: none there, or ``--full``)."""
     from scanner.catalogue.index import is_index
 
     if args.full or not args.output or not is_index(args.output):
         return None
-    return scanner.Catalogue.read(args.output)
+    return args.output
 
 
-def _hints(args: argparse.Namespace, earlier: Optional["scanner.Catalogue"]) -> Any:
-    """``--index-hints``, else the earlier ``--output`` index."""
+def _hints(args: argparse.Namespace, earlier: Optional[str]) -> Any:
+    """``--index-hints``; else, for a full scan, the ``--output`` index (a rescan reads
+    again only changed objects, whose recorded footer lengths are stale, and failed ones)."""
     if args.index_hints:
         if not os.path.exists(args.index_hints):
             print(f"scanner: warning: --index-hints {args.index_hints} does not exist; "
@@ -304,7 +305,7 @@ def _hints(args: argparse.Namespace, earlier: Optional["scanner.Catalogue"]) -> 
             return None
         return args.index_hints
     if earlier is not None:
-        return earlier
+        return None
     from scanner.catalogue.index import is_index
 
     return args.output if args.output and is_index(args.output) else None

@@ -31,7 +31,7 @@ from collections import Counter
 from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
 from urllib.parse import unquote
 
-__all__ = ["FileEntry", "Partitions", "partition_of", "Selection", "IGNORED_PREFIXES", "HIVE_NULL",
+__all__ = ["FileEntry", "Partitions", "partition_of", "signed_inode", "Selection", "IGNORED_PREFIXES", "HIVE_NULL",
            "DEFAULT_EXCLUDES", "SKIP_HIDDEN", "SKIP_SIDECAR", "SKIP_EXCLUDED", "SKIP_NOT_INCLUDED",
            "SKIP_INDEX"]
 
@@ -61,8 +61,8 @@ class FileEntry(NamedTuple):
     ``path`` is an absolute path, or the URL of a remote object; ``size`` and
     ``mtime_ns`` are -1 when unknown (HTTP objects before their tail is fetched);
     ``etag`` is the object's ETag when a listing gave one; ``ctime_ns`` and ``inode``
-    are a local file's ``st_ctime_ns`` and ``st_ino`` (-1 otherwise), which an
-    incremental rescan compares.
+    are a local file's ``st_ctime_ns`` and ``st_ino`` (as int64: :func:`signed_inode`; -1
+    otherwise), which an incremental rescan compares.
     """
 
     path: str
@@ -74,6 +74,11 @@ class FileEntry(NamedTuple):
     etag: Optional[str] = None
     ctime_ns: int = -1
     inode: int = -1
+
+
+def signed_inode(inode: int) -> int:
+    """``st_ino`` as a signed 64-bit number, as the catalogue's int64 column holds it."""
+    return inode - (1 << 64) if inode >= 1 << 63 else inode
 
 
 def partition_of(name: str) -> Partitions:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from array import array
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -51,7 +52,6 @@ from scanner.fields import DETAILS, FILES, parsed, stored
 from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
     import pyarrow as pa
 
 __all__ = ["Rescan", "Split", "plan", "merge", "normalized_roots", "listing_digest", "catalogue_digest",
@@ -99,29 +99,30 @@ def normalized_roots(paths: Iterable[Any]) -> List[str]:
     return out
 
 
-def plan(previous: Any, roots: Sequence[str], detail: str) -> Optional[str]:
-    """Why ``previous`` (a :class:`~scanner.catalogue.Catalogue`) cannot stand in for a scan
-    of ``roots`` at ``detail``, in one line; ``None`` when it can."""
-    if previous.index_format is not None and previous.index_format < REUSE_FORMAT:
-        return (f"the earlier index is of format {previous.index_format}, which has no ctime_ns and inode to "
-                "compare: full scan")
-    if sorted(previous.roots) != sorted(roots):
-        was = ", ".join(previous.roots) or "unknown roots"
+def plan(index_format: Optional[int], previous_roots: Sequence[str], previous_detail: str, roots: Sequence[str],
+         detail: str) -> Optional[str]:
+    """Why an earlier catalogue (of ``index_format``, None when made by a scan, and of
+    ``previous_roots`` and ``previous_detail``) cannot stand in for a scan of ``roots`` at
+    ``detail``, in one line; ``None`` when it can."""
+    if index_format is not None and index_format < REUSE_FORMAT:
+        return f"the earlier index is of format {index_format}, which has no ctime_ns and inode to compare: full scan"
+    if list(previous_roots) != list(roots):  # the order of the roots is the order of the files
+        was = ", ".join(previous_roots) or "unknown roots"
         return f"the earlier index is of other roots ({was}): full scan"
-    if DETAILS.index(previous.detail) < DETAILS.index(detail):
-        return f"the earlier index has detail {previous.detail!r}, less than {detail!r}: full scan"
+    if DETAILS.index(previous_detail) < DETAILS.index(detail):
+        return f"the earlier index has detail {previous_detail!r}, less than {detail!r}: full scan"
     return None
 
 
 class Split:
     """Sorts entries into reused and to-scan against an earlier catalogue's ``files`` part
-    (see the module docstring); :meth:`filter` runs on the walk's thread."""
+    (its :data:`IDENTITY` columns are enough; see the module docstring); :meth:`filter`
+    runs on the walk's thread."""
 
     def __init__(self, previous_files: "pa.Table") -> None:
         names = previous_files.column("file_name").to_pylist()
         self._row = {name: i for i, name in enumerate(names)}
-        self._identity = {name: previous_files.column(name).to_pylist()
-                          for name in ("file_size_bytes", "mtime_ns", "ctime_ns", "inode", "etag", "status")}
+        self._identity = {name: previous_files.column(name).to_pylist() for name in IDENTITY[1:]}
         #: every entry found, in discovery order
         self.entries: List[FileEntry] = []
         #: per entry: its row in the earlier catalogue when reused, else -1
@@ -168,6 +169,8 @@ class Split:
         return [names[i].as_py() for i, seen in enumerate(self.seen) if not seen]
 
 
+#: The ``files`` columns a rescan compares (:class:`Split`).
+IDENTITY = ["file_name", "file_size_bytes", "mtime_ns", "ctime_ns", "inode", "etag", "status"]
 #: The ``files`` columns a footer fills (the rest come from the listing).
 PARSED_FILES = [name for name, _ in stored(parsed(FILES))]
 
@@ -177,43 +180,67 @@ def merge(split: Split, previous: Dict[str, "pa.Table"], scanned: Dict[str, "pa.
     """The parsed ``files`` columns (one row per entry of ``split``, in order) and the
     ``columns`` and ``row_groups`` parts (``file_id``: the entry's position) of a rescan,
     from the earlier catalogue's parts (reused files) and those of the files scanned now.
+
+    Entries come in runs (reused files that were neighbours before, files scanned one
+    after the other): each run is one slice of a part, so the rows are not copied.
     """
     import numpy as np
     import pyarrow as pa
 
-    reused = np.asarray(split.reused_rows, dtype=np.int64)
-    from_previous = np.flatnonzero(reused >= 0)  # entry positions
-    from_scan = np.flatnonzero(reused < 0)  # entry positions, in the order they were scanned
-    files = _concat([previous["files"].select(PARSED_FILES).take(pa.array(reused[from_previous])),
-                     scanned["files"].select(PARSED_FILES)])
-    # row of each entry in ``files``: the reused first, then the scanned
-    where = np.empty(len(reused), dtype=np.int64)
-    where[from_previous] = np.arange(len(from_previous))
-    where[from_scan] = len(from_previous) + np.arange(len(from_scan))
-    files = files.take(pa.array(where))
-    position_of_previous = np.full(max(len(previous["files"]), 1), -1, dtype=np.int64)
-    position_of_previous[reused[from_previous]] = from_previous
+    runs = _runs(split.reused_rows)
+    files = _spliced(runs, previous["files"].select(PARSED_FILES), scanned["files"].select(PARSED_FILES), None)
     nested = []
     for name in ("columns", "row_groups"):
         if DETAILS.index(detail) < DETAILS.index(name):
             nested.append(scanned[name].slice(0, 0))
             continue
         old = previous[name]
-        old_file = old.column("file_id").to_numpy()
-        keep = np.flatnonzero(position_of_previous[old_file] >= 0) if len(old_file) else np.zeros(0, np.int64)
-        old = _with_file_id(old.take(pa.array(keep)), position_of_previous[old_file[keep]])
-        new = scanned[name]
-        new = _with_file_id(new, from_scan[new.column("file_id").to_numpy()])
-        both = _concat([old, new])
-        order = np.argsort(both.column("file_id").to_numpy(), kind="stable")
-        nested.append(both.take(pa.array(order)))
+        owners = old.column("file_id").to_numpy()
+        if len(owners) > 1 and (np.diff(owners) < 0).any():  # a part made from a DataFrame
+            old = old.take(pa.array(np.argsort(owners, kind="stable")))
+        nested.append(_spliced(runs, old, scanned[name], "file_id"))
     return files, nested[0], nested[1]
 
 
-def _with_file_id(part: "pa.Table", file_id: "np.ndarray") -> "pa.Table":
-    import pyarrow as pa
+def _runs(reused_rows: Sequence[int]) -> List[Tuple[bool, int, int, int]]:
+    """``(reused, first row in its source, rows, first entry position)`` per run of entries
+    that are consecutive rows of one source (the earlier catalogue, or the scan)."""
+    runs: List[Tuple[bool, int, int, int]] = []
+    scanned = 0
+    for position, row in enumerate(reused_rows):
+        reused = row >= 0
+        source_row = row if reused else scanned
+        scanned += not reused
+        if runs and runs[-1][0] == reused and runs[-1][1] + runs[-1][2] == source_row:
+            runs[-1] = (reused, runs[-1][1], runs[-1][2] + 1, runs[-1][3])
+        else:
+            runs.append((reused, source_row, 1, position))
+    return runs
 
-    return part.set_column(part.column_names.index("file_id"), "file_id", pa.array(file_id, pa.int64()))
+
+def _spliced(runs: List[Tuple[bool, int, int, int]], old: "pa.Table", new: "pa.Table",
+             owner: Optional[str]) -> "pa.Table":
+    """The rows of ``runs`` from ``old`` (reused) and ``new`` (scanned), in entry order. A
+    ``files`` part has one row per file (``owner`` None); a nested part is sorted by its
+    ``owner`` column (the file's row), which becomes the entry's position."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    new = _concat([old.slice(0, 0), new])  # old's types, once
+    sources = {True: old, False: new}
+    owners = {True: old.column(owner).to_numpy(), False: new.column(owner).to_numpy()} if owner else None
+    pieces = []
+    for reused, first, count, position in runs:
+        table = sources[reused]
+        if owner is None:
+            pieces.append(table.slice(first, count))
+            continue
+        low, high = np.searchsorted(owners[reused], [first, first + count])
+        piece = table.slice(low, high - low)
+        index = piece.column_names.index(owner)
+        pieces.append(piece.set_column(index, owner, pc.add(piece.column(index), position - first)))
+    return pa.concat_tables(pieces).combine_chunks() if pieces else new.slice(0, 0)
 
 
 def _concat(tables: List["pa.Table"]) -> "pa.Table":
@@ -229,13 +256,15 @@ def _concat(tables: List["pa.Table"]) -> "pa.Table":
 # ----------------------------------------------------------------------------- nothing changed
 
 
-def listing_digest(rows: Iterable[Tuple[str, int, int, int, int]], skipped: Dict[str, int], detail: str) -> str:
-    """A digest of a listing: ``(path, size, mtime_ns, ctime_ns, inode)`` per file in
-    order, then the skipped counts and the detail."""
+def listing_digest(paths: List[str], numbers: Sequence[Sequence[int]], skipped: Dict[str, int], detail: str) -> str:
+    """A digest of a listing: the paths in order, then their sizes, ``mtime_ns``,
+    ``ctime_ns`` and inodes (``numbers``: those four lists), the skipped counts and the
+    detail."""
     digest = hashlib.blake2b(digest_size=16)
-    for path, size, mtime, ctime, inode in rows:
-        digest.update(f"{path}\0{size}\0{mtime}\0{ctime}\0{inode}\n".encode("utf-8", "surrogatepass"))
-    digest.update(json.dumps([sorted(skipped.items()), detail]).encode())
+    digest.update("\0".join(paths).encode("utf-8", "surrogatepass"))
+    for column in numbers:
+        digest.update(array("q", column).tobytes())
+    digest.update(json.dumps([len(paths), sorted(skipped.items()), detail]).encode())
     return digest.hexdigest()
 
 
@@ -246,9 +275,8 @@ def catalogue_digest(files: "pa.Table", skipped: Dict[str, int], detail: str) ->
     inodes = files.column("inode").to_pylist()
     if any(s != "ok" for s in status) or any(i is None for i in inodes):
         return None
-    rows = zip(*(files.column(name).to_pylist() for name in ("file_name", "file_size_bytes", "mtime_ns", "ctime_ns")),
-               inodes)
-    return listing_digest(rows, skipped, detail)
+    numbers = [files.column(name).to_pylist() for name in ("file_size_bytes", "mtime_ns", "ctime_ns")] + [inodes]
+    return listing_digest(files.column("file_name").to_pylist(), numbers, skipped, detail)
 
 
 def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: Any,
@@ -275,12 +303,12 @@ def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: 
     if (meta.get("format"), meta.get("roots"), meta.get("detail")) != (INDEX_FORMAT, list(roots), detail) or \
             not meta.get("listing_digest") or not meta.get("summary"):
         return None
-    entries = []
-    for entry in iter_entries(roots, None, selection, missing_ok=True):
-        if entry.error_type is not None or entry.inode < 0:
-            return None
-        entries.append((entry.path, entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode))
-    if listing_digest(entries, selection.skipped, detail) != meta["listing_digest"]:
+    entries = list(iter_entries(roots, None, selection, missing_ok=True))
+    if any(entry.error_type is not None or entry.inode == -1 for entry in entries):
+        return None
+    columns = list(zip(*entries))[:3] + [[e.ctime_ns for e in entries], [e.inode for e in entries]] if entries \
+        else [[]] * 5
+    if listing_digest(list(columns[0]), columns[1:], selection.skipped, detail) != meta["listing_digest"]:
         return None
     summary = dict(meta["summary"])
     for name in ("schemas", "largest_footers", "errors"):

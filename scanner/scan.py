@@ -7,20 +7,22 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from rugo.remote import is_url
 from scanner.catalogue import Catalogue
-from scanner.catalogue.index import is_index
+from scanner.catalogue.index import index_metadata
 from scanner.engine.batches import parse
 from scanner.engine.local.coordinator import check_options, scan, scan_inline
 from scanner.engine.local.shm import DEFAULT_CAP_BYTES
 from scanner.engine.results import Results, Tables
 from scanner.entries import Selection
 from scanner.errors import ScanError
-from scanner.incremental import Rescan, Split, merge, normalized_roots, plan
+from scanner.incremental import IDENTITY, Rescan, Split, merge, normalized_roots, plan
 from scanner.sources import discover, iter_entries
 from scanner.sources.feed import Feed
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY, Failed, fetch_one, footer_hints, is_remote
@@ -100,8 +102,8 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
         paths = [paths]
     check_options(workers, mode, detail, shm_bytes, concurrency)
     roots = normalized_roots(paths)
-    earlier, rescan = _previous(previous, roots, detail)
-    split = Split(earlier._current()["files"]) if earlier is not None else None
+    earlier, identity, rescan = _previous(previous, roots, detail)
+    split = Split(identity) if identity is not None else None
     selection = Selection(include, exclude, ignore=[os.path.abspath(os.fspath(p)) for p in ignore])
     if any(is_url(os.fspath(p)) for p in paths):
         # listings come whole (paged by fsspec); the hints of an earlier index need them all
@@ -115,8 +117,12 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
         results = scan(feed, workers=workers, mode=mode, detail=detail, shm_bytes=shm_bytes, progress=progress,
                        storage_options=storage_options, concurrency=concurrency, hints=hints)
         entries = results.completed(feed.wait())
+        if isinstance(earlier, Future):  # read on a thread while the lake was walked and scanned
+            earlier = earlier.result()
     finally:
         feed.close()
+        if isinstance(earlier, Future):
+            earlier.cancel()
     if split is None:
         catalogue = Catalogue.from_tables(entries, results.tables(), detail, selection.skipped, results.retried)
     else:
@@ -128,7 +134,7 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
         rescan.seconds = seconds
     if split is not None:
         rescan.added, rescan.changed, rescan.retried = split.added, split.changed, split.retried
-        removed = split.removed(earlier._current()["files"].column("file_name"))
+        removed = split.removed(identity.column("file_name"))
         rescan.removed, rescan.reused = len(removed), len(split.entries) - len(entries)
         rescan.changes = split.changes + [(name, "removed") for name in removed]
         catalogue.seconds_per_file = earlier.seconds_per_file
@@ -144,20 +150,30 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
     return catalogue
 
 
-def _previous(previous: Union[PathLike, Catalogue, None], roots: Sequence[str],
-              detail: str) -> Tuple[Optional[Catalogue], Optional[Rescan]]:
-    """The earlier catalogue a rescan may reuse (None: a full scan) and its report."""
+def _previous(previous: Union[PathLike, Catalogue, None], roots: Sequence[str], detail: str
+              ) -> Tuple[Union[Catalogue, "Future[Catalogue]", None], Optional[pa.Table], Optional[Rescan]]:
+    """The earlier catalogue a rescan may reuse (None: a full scan; from a path, a future:
+    the index is read on a thread while the lake is walked and scanned), the identity of
+    its files (:data:`~scanner.incremental.IDENTITY`), and the rescan's report."""
     if previous is None:
-        return None, None
+        return None, None, None
     if isinstance(previous, Catalogue):
-        name, earlier = previous.path, previous
-    else:
-        name = os.fspath(previous)
-        if not is_index(name):
-            return None, Rescan(name, f"no earlier index at {name}: full scan")
-        earlier = Catalogue.read(name)
-    reason = plan(earlier, roots, detail)
-    return (None if reason else earlier), Rescan(name, reason)
+        reason = plan(previous.index_format, previous.roots, previous.detail, roots, detail)
+        if reason:
+            return None, None, Rescan(previous.path, reason)
+        return previous, previous._current()["files"], Rescan(previous.path)
+    name = os.fspath(previous)
+    meta = index_metadata(name)
+    if meta is None:
+        return None, None, Rescan(name, f"no earlier index at {name}: full scan")
+    reason = plan(meta.get("format"), meta.get("roots") or [], meta["detail"], roots, detail)
+    if reason:
+        return None, None, Rescan(name, reason)
+    identity = pq.read_table(name, columns=IDENTITY)
+    reader = ThreadPoolExecutor(1, thread_name_prefix="rugo-earlier-index")
+    future = reader.submit(Catalogue.read, name)
+    reader.shutdown(wait=False)
+    return future, identity, Rescan(name)
 
 
 def _merged(split: Split, scanned_entries: Sequence[Any], earlier: Catalogue, results: Results, detail: str,

@@ -11,7 +11,7 @@ import os
 import stat
 from typing import Iterator, List, Tuple
 
-from scanner.entries import FileEntry, Partitions, Selection, partition_of
+from scanner.entries import FileEntry, Partitions, Selection, partition_of, signed_inode
 
 
 def reference_walk(root: str, selection: Selection) -> Iterator[FileEntry]:
@@ -41,7 +41,7 @@ def reference_walk(root: str, selection: Selection) -> Iterator[FileEntry]:
                 if selection.keep(entry.path, entry.path[skip:].replace(os.sep, "/")):
                     if stat.S_ISREG(st.st_mode):
                         yield FileEntry(entry.path, st.st_size, st.st_mtime_ns, partitions,
-                                        ctime_ns=st.st_ctime_ns, inode=st.st_ino)
+                                        ctime_ns=st.st_ctime_ns, inode=signed_inode(st.st_ino))
                     else:
                         yield FileEntry(entry.path, -1, st.st_mtime_ns, partitions, "NotARegularFile",
                                         "not a regular file (FIFO, socket or device)")

@@ -153,7 +153,8 @@ static PyObject *to_python(const listing *l)
         PyObject *size = PyLong_FromLongLong(e->kind == 'e' ? e->err : e->size);
         PyObject *mtime = PyLong_FromLongLong(e->kind == 'e' ? 0 : e->mtime_ns);
         PyObject *ctime = PyLong_FromLongLong(e->kind == 'e' ? 0 : e->ctime_ns);
-        PyObject *inode = PyLong_FromUnsignedLongLong(e->kind == 'e' ? 0 : (unsigned long long)e->ino);
+        /* as int64 (an inode above 2**63 wraps negative): the catalogue's column is int64 */
+        PyObject *inode = PyLong_FromLongLong(e->kind == 'e' ? 0 : (long long)e->ino);
         PyObject *id = e->kind == 'd' ? Py_BuildValue("(KK)", (unsigned long long)e->dev,
                                                       (unsigned long long)e->ino)
                                       : Py_NewRef(Py_None);

@@ -7,6 +7,7 @@ from any other file (``--output`` never overwrites a file that is not one).
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY, READABLE_FORMATS
 
 __all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "READABLE_FORMATS", "NESTED_PREFIXES", "nested_name", "is_index",
+           "index_metadata",
            "write_atomically"]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -40,11 +42,18 @@ def nested_name(table: str, name: str, format: int = INDEX_FORMAT) -> str:
 
 def is_index(path: PathLike) -> bool:
     """Whether ``path`` is a Parquet index written by :meth:`Catalogue.write` (False if unreadable)."""
+    return index_metadata(path) is not None
+
+
+def index_metadata(path: PathLike) -> Optional[dict]:
+    """The index's own metadata (format, detail, roots...) as written by
+    :meth:`Catalogue.write`; None when ``path`` is not an index (or cannot be read)."""
     try:
         metadata = pq.read_schema(os.fspath(path)).metadata or {}
-    except Exception:  # not Parquet, not readable: not an index
-        return False
-    return INDEX_METADATA_KEY.encode() in metadata
+        raw = metadata.get(INDEX_METADATA_KEY.encode())
+        return None if raw is None else json.loads(raw)
+    except Exception:  # not Parquet, not readable, not JSON: not an index
+        return None
 
 
 def write_atomically(tables: Iterable[pa.Table], path: PathLike) -> None:

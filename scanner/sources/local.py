@@ -20,7 +20,7 @@ import stat
 from typing import Iterator, List, Tuple
 
 from rugo._footer import list_directory
-from scanner.entries import IGNORED_PREFIXES, FileEntry, Partitions, Selection, partition_of
+from scanner.entries import IGNORED_PREFIXES, FileEntry, Partitions, Selection, partition_of, signed_inode
 from scanner.errors import ScanError
 
 __all__ = ["walk_root"]
@@ -105,7 +105,8 @@ def _os_error(errno: int) -> OSError:
 def _file_entry(path: str, st: os.stat_result, partitions: Partitions) -> FileEntry:
     if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader forever
         return FileEntry(path, -1, st.st_mtime_ns, partitions, *_NOT_REGULAR)
-    return FileEntry(path, st.st_size, st.st_mtime_ns, partitions, ctime_ns=st.st_ctime_ns, inode=st.st_ino)
+    return FileEntry(path, st.st_size, st.st_mtime_ns, partitions, ctime_ns=st.st_ctime_ns,
+                     inode=signed_inode(st.st_ino))
 
 
 def _error_entry(path: str, exc: OSError, partitions: Partitions) -> FileEntry:
