@@ -205,17 +205,16 @@ def merge(split: Split, previous: Dict[str, "pa.Table"], scanned: Dict[str, "pa.
 def _runs(reused_rows: Sequence[int]) -> List[Tuple[bool, int, int, int]]:
     """``(reused, first row in its source, rows, first entry position)`` per run of entries
     that are consecutive rows of one source (the earlier catalogue, or the scan)."""
-    runs: List[Tuple[bool, int, int, int]] = []
-    scanned = 0
-    for position, row in enumerate(reused_rows):
-        reused = row >= 0
-        source_row = row if reused else scanned
-        scanned += not reused
-        if runs and runs[-1][0] == reused and runs[-1][1] + runs[-1][2] == source_row:
-            runs[-1] = (reused, runs[-1][1], runs[-1][2] + 1, runs[-1][3])
-        else:
-            runs.append((reused, source_row, 1, position))
-    return runs
+    import numpy as np
+
+    rows = np.asarray(reused_rows, dtype=np.int64)
+    if not len(rows):
+        return []
+    reused = rows >= 0
+    source = np.where(reused, rows, np.cumsum(~reused) - 1)  # a scanned file's row in the scan
+    starts = np.flatnonzero(np.concatenate([[True], (reused[1:] != reused[:-1]) | (source[1:] != source[:-1] + 1)]))
+    counts = np.diff(np.append(starts, len(rows)))
+    return list(zip(reused[starts].tolist(), source[starts].tolist(), counts.tolist(), starts.tolist()))
 
 
 def _spliced(runs: List[Tuple[bool, int, int, int]], old: "pa.Table", new: "pa.Table",
@@ -225,22 +224,27 @@ def _spliced(runs: List[Tuple[bool, int, int, int]], old: "pa.Table", new: "pa.T
     ``owner`` column (the file's row), which becomes the entry's position."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     new = _concat([old.slice(0, 0), new])  # old's types, once
     sources = {True: old, False: new}
     owners = {True: old.column(owner).to_numpy(), False: new.column(owner).to_numpy()} if owner else None
-    pieces = []
+    pieces, shifts, lengths = [], [], []
     for reused, first, count, position in runs:
-        table = sources[reused]
         if owner is None:
-            pieces.append(table.slice(first, count))
+            pieces.append(sources[reused].slice(first, count))
             continue
         low, high = np.searchsorted(owners[reused], [first, first + count])
-        piece = table.slice(low, high - low)
-        index = piece.column_names.index(owner)
-        pieces.append(piece.set_column(index, owner, pc.add(piece.column(index), position - first)))
-    return pa.concat_tables(pieces).combine_chunks() if pieces else new.slice(0, 0)
+        pieces.append(sources[reused].slice(low, high - low))
+        shifts.append(position - first)
+        lengths.append(high - low)
+    if not pieces:
+        return new.slice(0, 0)
+    table = pa.concat_tables(pieces).combine_chunks()
+    if owner is not None:  # each piece's rows move from their source's rows to the entries'
+        index = table.column_names.index(owner)
+        moved = table.column(index).to_numpy() + np.repeat(np.asarray(shifts, np.int64), lengths)
+        table = table.set_column(index, owner, pa.array(moved, pa.int64()))
+    return table
 
 
 def _concat(tables: List["pa.Table"]) -> "pa.Table":
@@ -292,6 +296,7 @@ def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: 
 
     from rugo import parquet
     from scanner.sources import iter_entries
+    from scanner.sources.local import file_columns
 
     started = time.perf_counter()
     if any(is_url(root) for root in roots) or top > SUMMARY_TOP:
@@ -303,12 +308,19 @@ def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: 
     if (meta.get("format"), meta.get("roots"), meta.get("detail")) != (INDEX_FORMAT, list(roots), detail) or \
             not meta.get("listing_digest") or not meta.get("summary"):
         return None
-    entries = list(iter_entries(roots, None, selection, missing_ok=True))
-    if any(entry.error_type is not None or entry.inode == -1 for entry in entries):
-        return None
-    columns = list(zip(*entries))[:3] + [[e.ctime_ns for e in entries], [e.inode for e in entries]] if entries \
-        else [[]] * 5
-    if listing_digest(list(columns[0]), columns[1:], selection.skipped, detail) != meta["listing_digest"]:
+    if len(roots) == 1:  # a directory: its listings as columns, no object per file
+        found = file_columns(roots[0], selection)
+        if found is None:
+            return None
+        paths, numbers = found
+    else:
+        entries = list(iter_entries(roots, None, selection, missing_ok=True))
+        if any(entry.error_type is not None or entry.inode == -1 for entry in entries):
+            return None
+        paths = [e.path for e in entries]
+        numbers = [[e.size for e in entries], [e.mtime_ns for e in entries], [e.ctime_ns for e in entries],
+                   [e.inode for e in entries]]
+    if listing_digest(paths, numbers, selection.skipped, detail) != meta["listing_digest"]:
         return None
     summary = dict(meta["summary"])
     for name in ("schemas", "largest_footers", "errors"):
@@ -316,7 +328,7 @@ def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: 
     summary["more_errors"] = max(0, summary["failed"] - top)
     seconds = time.perf_counter() - started
     per_file = meta.get("seconds_per_file")
-    rescan = Rescan(index, None, reused=len(entries), seconds=seconds, unchanged=True,
-                    seconds_saved=None if per_file is None else max(0.0, per_file * len(entries) - seconds))
+    rescan = Rescan(index, None, reused=len(paths), seconds=seconds, unchanged=True,
+                    seconds_saved=None if per_file is None else max(0.0, per_file * len(paths) - seconds))
     summary["rescan"] = rescan.as_dict()
     return summary, rescan

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from rugo import _footer
 from scanner.entries import Selection
-from scanner.sources.local import walk_root
+from scanner.sources.local import file_columns, walk_root
 from walk_reference import reference_walk
 
 NAMES = st.sampled_from([
@@ -86,6 +86,17 @@ def test_walk_equals_the_scandir_walk(tree: dict, options: dict) -> None:
         root = os.path.join(top, "lake")
         _build(os.fsencode(root), tree, os.fsencode(root))
         assert _both(root, options)[0] == _both(root, options)[1]
+        # the columns of an unchanged rescan's digest are those files, or None when the
+        # walk meets anything but regular files
+        ignore = [os.path.join(root, p) for p in options.get("ignore", [])]
+        a = Selection(options.get("include", ()), options.get("exclude", ()), ignore)
+        b = Selection(options.get("include", ()), options.get("exclude", ()), ignore)
+        columns, entries = file_columns(root, a), list(walk_root(root, b))
+        if columns is not None:
+            assert all(e.error_type is None for e in entries)
+            assert columns == ([e.path for e in entries], [[e.size for e in entries], [e.mtime_ns for e in entries],
+                                                          [e.ctime_ns for e in entries], [e.inode for e in entries]])
+            assert a.skipped == b.skipped
     finally:
         shutil.rmtree(top)
 

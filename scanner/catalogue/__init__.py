@@ -259,7 +259,7 @@ class Catalogue:
             raise ScanError(f"{path}: a scanner index of format {version!r}, which this version of rugo cannot read "
                             f"(it reads formats {', '.join(map(str, READABLE_FORMATS))}): upgrade rugo, or scan "
                             "the lake again")
-        table = pq.read_table(path)
+        table = pq.read_table(path, use_threads=False)  # one nested column holds most: threads only add contention
         partitions = meta["partition_columns"]
         for added, kind in (("etag", "str"), ("schema_columns", "category"), ("ctime_ns", "int"),
                             ("inode", "int")):  # not in older indexes

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 from rugo._footer import list_directory
 from scanner.entries import IGNORED_PREFIXES, FileEntry, Partitions, Selection, partition_of, signed_inode
 from scanner.errors import ScanError
 
-__all__ = ["walk_root"]
+__all__ = ["walk_root", "listings", "Listing", "file_columns"]
 
 
 def walk_root(root: str, selection: Selection, missing_ok: bool = False) -> Iterator[FileEntry]:
@@ -47,8 +47,26 @@ def walk_root(root: str, selection: Selection, missing_ok: bool = False) -> Iter
         yield _file_entry(root, st, ())
 
 
-def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterator[FileEntry]:
-    """Depth first: a directory's files by name, then its subdirectories by name."""
+class Listing(NamedTuple):
+    """One directory of a walk: its entries in ``str`` order of their names, stat'ed, and
+    which of its files (and special files) the selection keeps; ``error`` when the
+    directory itself could not be listed."""
+
+    directory: str
+    partitions: Partitions
+    names: List[str]
+    kinds: bytes
+    sizes: List[int]
+    mtimes: List[int]
+    ctimes: List[int]
+    inodes: List[int]
+    kept: List[bool]
+    error: Optional[OSError] = None
+
+
+def listings(root: str, root_stat: os.stat_result, selection: Selection) -> Iterator[Listing]:
+    """Depth first from the directory ``root``: each directory's listing, then its
+    subdirectories by name (each directory once, whatever links lead to it)."""
     visited = {(root_stat.st_dev, root_stat.st_ino)}
     stack: List[Tuple[str, str, Partitions]] = [(root, "", ())]  # (directory, relative to the root, partitions)
     while stack:
@@ -56,7 +74,7 @@ def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterato
         try:
             names, kinds, sizes, mtimes, ctimes, inodes, ids, hidden, ascii = list_directory(directory, _HIDDEN_FIRST)
         except OSError as exc:
-            yield _error_entry(directory, exc, partitions)
+            yield Listing(directory, partitions, [], b"", [], [], [], [], [], exc)
             continue
         selection.count_hidden(hidden)
         if not ascii:  # put the names in str order, as sorted(os.scandir(...)) would
@@ -64,28 +82,70 @@ def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterato
             names, sizes, mtimes, ctimes, inodes, ids = ([column[i] for i in order]
                                                          for column in (names, sizes, mtimes, ctimes, inodes, ids))
             kinds = bytes(kinds[i] for i in order)
+        # the selection's answers, in name order, for the files and special files
+        answers = iter(selection.keep_names(directory, relative, [name for name, kind in zip(names, kinds)
+                                                                  if kind == _FILE or kind == _OTHER]))
+        kept = [(kind == _FILE or kind == _OTHER) and next(answers) for kind in kinds]
+        yield Listing(directory, partitions, names, kinds, sizes, mtimes, ctimes, inodes, kept)
         prefix = directory.rstrip(os.sep) + os.sep
         relative_prefix = relative + "/" if relative else ""
-        # the selection's answers, in name order, for the files and special files
-        kept = iter(selection.keep_names(directory, relative, [name for name, kind in zip(names, kinds)
-                                                               if kind == _FILE or kind == _OTHER]))
         subdirectories = []
-        for i, kind in enumerate(kinds):
-            if kind == _FILE:
-                if next(kept):
-                    yield _new_entry(FileEntry, (prefix + names[i], sizes[i], mtimes[i], partitions, None, None, None,
-                                                 ctimes[i], inodes[i]))
-            elif kind == _OTHER:  # a FIFO would block the reader forever
-                if next(kept):
-                    yield FileEntry(prefix + names[i], -1, mtimes[i], partitions, *_NOT_REGULAR)
-            elif kind != _DIRECTORY:  # the stat failed: a broken link, or a name gone since the listing
-                yield _error_entry(prefix + names[i], _os_error(sizes[i]), partitions)
         for i, kind in enumerate(kinds):
             if kind == _DIRECTORY and ids[i] not in visited:
                 visited.add(ids[i])
                 name = names[i]
                 subdirectories.append((prefix + name, relative_prefix + name, partitions + partition_of(name)))
         stack.extend(reversed(subdirectories))
+
+
+def _walk(root: str, root_stat: os.stat_result, selection: Selection) -> Iterator[FileEntry]:
+    """The files of :func:`listings`, each directory's by name."""
+    for listing in listings(root, root_stat, selection):
+        partitions = listing.partitions
+        if listing.error is not None:
+            yield _error_entry(listing.directory, listing.error, partitions)
+            continue
+        prefix = listing.directory.rstrip(os.sep) + os.sep
+        names, sizes, mtimes, kept = listing.names, listing.sizes, listing.mtimes, listing.kept
+        for i, kind in enumerate(listing.kinds):
+            if kind == _FILE:
+                if kept[i]:
+                    yield _new_entry(FileEntry, (prefix + names[i], sizes[i], mtimes[i], partitions, None, None, None,
+                                                 listing.ctimes[i], listing.inodes[i]))
+            elif kind == _OTHER:  # a FIFO would block the reader forever
+                if kept[i]:
+                    yield FileEntry(prefix + names[i], -1, mtimes[i], partitions, *_NOT_REGULAR)
+            elif kind != _DIRECTORY:  # the stat failed: a broken link, or a name gone since the listing
+                yield _error_entry(prefix + names[i], _os_error(sizes[i]), partitions)
+
+
+def file_columns(root: str, selection: Selection) -> Optional[Tuple[List[str], List[List[int]]]]:
+    """The files below the directory ``root`` as a walk finds them, as columns: their paths,
+    and their sizes, ``mtime_ns``, ``ctime_ns`` and inodes; None when the walk meets
+    anything but regular files (an error, a FIFO) or ``root`` is not a directory. The same
+    files in the same order as :func:`walk_root`, without an object per file."""
+    try:
+        st = os.stat(root)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return None
+    paths: List[str] = []
+    numbers: List[List[int]] = [[], [], [], []]
+    for listing in listings(root, st, selection):
+        if listing.error is not None or any(kind != _FILE and kind != _DIRECTORY for kind in listing.kinds):
+            return None
+        keep = [i for i, (kind, kept) in enumerate(zip(listing.kinds, listing.kept)) if kept and kind == _FILE]
+        prefix = listing.directory.rstrip(os.sep) + os.sep
+        if len(keep) == len(listing.names):  # every name a kept file: whole columns
+            paths += [prefix + name for name in listing.names]
+            for column, values in zip(numbers, (listing.sizes, listing.mtimes, listing.ctimes, listing.inodes)):
+                column += values
+        else:
+            paths += [prefix + listing.names[i] for i in keep]
+            for column, values in zip(numbers, (listing.sizes, listing.mtimes, listing.ctimes, listing.inodes)):
+                column += [values[i] for i in keep]
+    return paths, numbers
 
 
 #: list_directory's kinds of entries
