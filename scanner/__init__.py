@@ -21,6 +21,9 @@ Data flows one way::
   catalogue/      Catalogue ── Arrow parts; DataFrames (fixed dtypes, fields.py) made when
                        │       asked for; write -> one Parquet index, in slices (index.py)
                        ▼
+  incremental.py  rescans: entries split into reused (rows from the earlier catalogue) and
+                  to scan, merged in discovery order; an unchanged lake answered from the
+                  index's digest and summary before pyarrow is imported
   query/          answers: partitions(), health() (HealthRules), prune(filters), where.py (SQL),
                   expression.py (pyarrow Expressions as DNF),
                   drift.py (schema versions, changes, unified schema; arrow_types.py)
