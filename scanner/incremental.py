@@ -156,7 +156,7 @@ class Split:
         if entry.error_type is not None:
             return False  # cannot even be listed now
         ident = self._identity
-        if entry.inode >= 0:  # a local file
+        if entry.inode != -1:  # a local file (-1: unknown; a wrapped inode may be negative)
             return (entry.size, entry.mtime_ns, entry.ctime_ns, entry.inode) == (
                 ident["file_size_bytes"][row], ident["mtime_ns"][row], ident["ctime_ns"][row], ident["inode"][row])
         if entry.etag is not None and ident["etag"][row] is not None:

@@ -130,24 +130,28 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
     catalogue = catalogue._without_indexes()
     catalogue.roots = roots
     seconds = time.perf_counter() - started
+    if split is None:
+        catalogue.seconds_per_file = seconds / max(1, len(entries))
+    else:
+        _account(rescan, split, identity, earlier, catalogue, len(entries))
     if rescan is not None:
         rescan.seconds = seconds
-    if split is not None:
-        rescan.added, rescan.changed, rescan.retried = split.added, split.changed, split.retried
-        removed = split.removed(identity.column("file_name"))
-        rescan.removed, rescan.reused = len(removed), len(split.entries) - len(entries)
-        rescan.changes = split.changes + [(name, "removed") for name in removed]
-        catalogue.seconds_per_file = earlier.seconds_per_file
-        if earlier.seconds_per_file is not None:
+        if rescan.reason is None and earlier.seconds_per_file is not None:
             rescan.seconds_saved = max(0.0, earlier.seconds_per_file * len(split.entries) - seconds)
-    else:
-        catalogue.seconds_per_file = seconds / max(1, len(entries))
-    if rescan is not None:
-        rescan.unchanged = split is not None and not (rescan.added or rescan.changed or rescan.removed or
-                                                      rescan.retried) and \
-            (catalogue.detail, catalogue.skipped) == (earlier.detail, earlier.skipped)
     catalogue.rescan = rescan
     return catalogue
+
+
+def _account(rescan: Rescan, split: Split, identity: pa.Table, earlier: Catalogue, catalogue: Catalogue,
+             scanned: int) -> None:
+    """Fill in what a rescan did (counts, the files added, changed and removed)."""
+    rescan.added, rescan.changed, rescan.retried = split.added, split.changed, split.retried
+    removed = split.removed(identity.column("file_name"))
+    rescan.removed, rescan.reused = len(removed), len(split.entries) - scanned
+    rescan.changes = split.changes + [(name, "removed") for name in removed]
+    rescan.unchanged = not (rescan.added or rescan.changed or rescan.removed or rescan.retried) and \
+        (catalogue.detail, catalogue.skipped) == (earlier.detail, earlier.skipped)
+    catalogue.seconds_per_file = earlier.seconds_per_file  # a full scan's, passed on
 
 
 def _previous(previous: Union[PathLike, Catalogue, None], roots: Sequence[str], detail: str

@@ -9,7 +9,8 @@ import shutil
 import tempfile
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, List, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, List, Optional, Tuple
 
 import pandas as pd
 import pyarrow as pa
@@ -191,17 +192,10 @@ def _check(cat: Any, paths: List[Path], lake: List[dict], filters: Any, cache: d
 def test_pruning_never_drops_a_file_or_row_group_with_a_matching_row(lake: List[dict], data: Any) -> None:
     """Every operator on every column of the lake (and a partition key, and a column no
     file has) with every value the lake holds and its neighbours; then random AND / OR."""
-    root = Path(tempfile.mkdtemp(prefix="rugo-prune-"))
-    try:
-        paths = _write(root, lake)
-        cat = build_catalogue(root, detail="row_groups", workers=1, progress=False)
+    with _scanned(lake) as (paths, cat):
         cache: dict = {}
-        present = sorted({name for spec in lake for name in spec["data"]})
-        for column in present + ["p", "zz_missing"]:
-            values = list({repr(v): v for v in _candidates(lake, column) or [1]}.values())
-            if len(values) > 6:  # a sample of them each time: many examples cover the rest
-                values = [values[i] for i in data.draw(st.lists(st.integers(0, len(values) - 1), min_size=6,
-                                                                max_size=6, unique=True))]
+        for column in _columns(lake):
+            values = _sample(lake, column, data, 6)
             for op in OPS:
                 if op in ("in", "not in"):
                     _check(cat, paths, lake, [(column, op, values[:3])], cache)
@@ -212,8 +206,31 @@ def test_pruning_never_drops_a_file_or_row_group_with_a_matching_row(lake: List[
         preds = data.draw(predicates(lake))
         _check(cat, paths, lake, preds, cache)
         _check(cat, paths, lake, [[p] for p in preds], cache)
+
+
+@contextmanager
+def _scanned(lake: List[dict]) -> Iterator[Tuple[List[Path], Any]]:
+    """The lake written to a temporary directory, and its catalogue at row_groups detail."""
+    root = Path(tempfile.mkdtemp(prefix="rugo-prune-"))
+    try:
+        paths = _write(root, lake)
+        yield paths, build_catalogue(root, detail="row_groups", workers=1, progress=False)
     finally:
         shutil.rmtree(root)
+
+
+def _columns(lake: List[dict]) -> List[str]:
+    """The lake's columns, a partition key and a column no file has."""
+    return sorted({name for spec in lake for name in spec["data"]}) + ["p", "zz_missing"]
+
+
+def _sample(lake: List[dict], column: str, data: Any, most: int) -> List[Any]:
+    """At most ``most`` of the values to test ``column`` with, drawn: many examples cover the rest."""
+    values = list({repr(v): v for v in _candidates(lake, column) or [1]}.values())
+    if len(values) > most:
+        values = [values[i] for i in data.draw(st.lists(st.integers(0, len(values) - 1), min_size=most,
+                                                        max_size=most, unique=True))]
+    return values
 
 
 def _expression(predicate: tuple) -> Optional[pc.Expression]:
@@ -273,16 +290,10 @@ def _check_expression(cat: Any, paths: List[Path], lake: List[dict], expression:
 def test_expression_pruning_is_sound_against_pyarrow_evaluation(lake: List[dict], data: Any) -> None:
     """pyarrow.compute.Expression filters, plain and negated (NaN, nulls and ``~isin`` by
     Arrow's own rules), and combined, checked against ``Table.filter`` on the rows."""
-    root = Path(tempfile.mkdtemp(prefix="rugo-prune-expr-"))
-    try:
-        paths = _write(root, lake)
-        cat = build_catalogue(root, detail="row_groups", workers=1, progress=False)
+    with _scanned(lake) as (paths, cat):
         cache: dict = {}
-        present = sorted({name for spec in lake for name in spec["data"]})
-        for column in present + ["p", "zz_missing"]:
-            values = list({repr(v): v for v in _candidates(lake, column) or [1]}.values())
-            values = [values[i] for i in data.draw(st.lists(st.integers(0, len(values) - 1), min_size=1,
-                                                            max_size=min(3, len(values)), unique=True))]
+        for column in _columns(lake):
+            values = _sample(lake, column, data, 3)
             for op in OPS:
                 for value in ([values] if op in ("in", "not in") else values):
                     expression = _expression((column, op, value))
@@ -294,8 +305,6 @@ def test_expression_pruning_is_sound_against_pyarrow_evaluation(lake: List[dict]
             first, second = made[0], made[1]
             for combined in (first & second, first | ~second, ~(first | second), ~(first & ~second)):
                 _check_expression(cat, paths, lake, combined, cache)
-    finally:
-        shutil.rmtree(root)
 
 
 def test_negated_expressions_keep_nan_and_null_rows(tmp_path: Path) -> None:

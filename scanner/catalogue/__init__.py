@@ -189,7 +189,7 @@ class Catalogue:
             "file_size_bytes": pa.array([e.size if e.size >= 0 else None for e in entries], pa.int64()),
             "mtime_ns": pa.array([e.mtime_ns if e.mtime_ns >= 0 else None for e in entries], pa.int64()),
             "ctime_ns": pa.array([e.ctime_ns if e.ctime_ns >= 0 else None for e in entries], pa.int64()),
-            "inode": pa.array([e.inode if e.inode >= 0 else None for e in entries], pa.int64()),
+            "inode": pa.array([e.inode if e.inode != -1 else None for e in entries], pa.int64()),
             "etag": pa.array([e.etag for e in entries], pa.string()),
             "status": pc.if_else(pc.is_null(error_type), "ok", "error").cast(pa.string()),
         }
