@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict, List, Tuple
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scanner import Catalogue, build_catalogue
 from scanner.__main__ import main
@@ -295,3 +299,54 @@ def test_an_unchanged_rescan_prints_the_summary_without_pyarrow(tmp_path: Path) 
         again = run()
         assert json.loads(again.stdout.splitlines()[-1])[1] == ["numpy", "pandas", "pyarrow"], again.stdout
         assert f"index written to {index}" in again.stdout
+
+
+@st.composite
+def _histories(draw: Any) -> List[List[Tuple[str, str, int]]]:
+    """Sequences of lake states: per step, (name, action, seed) for a few files, where an
+    action writes a file (of one of three shapes), breaks it, touches it or removes it."""
+    names = [f"k={k}/f{i}.parquet" for k in range(2) for i in range(4)]
+    steps = []
+    for _ in range(draw(st.integers(1, 3))):
+        steps.append(draw(st.lists(st.tuples(st.sampled_from(names), st.sampled_from(
+            ["write", "write", "wide", "break", "touch", "remove"]), st.integers(0, 3)), max_size=6)))
+    return steps
+
+
+def _apply(root: Path, step: List[Tuple[str, str, int]]) -> None:
+    for name, action, seed in step:
+        path = root / name
+        if action in ("write", "wide"):
+            _write(path, _table(seed, rows=2 + seed, extra=action == "wide"))
+        elif action == "break":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"PAR1" * seed)
+        elif action == "touch" and path.exists():
+            os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1))
+        elif action == "remove" and path.exists():
+            path.unlink()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=_histories(), detail=st.sampled_from(["files", "columns", "row_groups"]))
+def test_every_rescan_of_a_changing_lake_equals_a_full_scan(history: List[List[Tuple[str, str, int]]],
+                                                           detail: str) -> None:
+    """Rescan after rescan, from the index each time (and from the catalogue in memory),
+    whatever happened in between: the same catalogue as a full scan."""
+    top = Path(tempfile.mkdtemp(prefix="rugo-rescan-"))
+    try:
+        root, index = top / "lake", top / "index.parquet"
+        _lake(root)
+        build_catalogue(root, detail=detail, workers=1, progress=False).write(index)
+        for step in history:
+            _apply(root, step)
+            full = build_catalogue(root, detail=detail, workers=1, progress=False)
+            from_index = build_catalogue(root, detail=detail, workers=1, progress=False, previous=index)
+            assert from_index.rescan.reason is None
+            _assert_same(from_index, full)
+            in_memory = build_catalogue(root, detail=detail, workers=1, progress=False,
+                                        previous=Catalogue.read(index))
+            _assert_same(in_memory, full)
+            from_index.write(index)
+    finally:
+        shutil.rmtree(top)
