@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,7 +16,7 @@ import pyarrow.parquet as pq
 
 from rugo.remote import is_url
 from scanner.catalogue import Catalogue
-from scanner.catalogue.index import index_metadata
+from scanner.index_format import INDEX_METADATA_KEY
 from scanner.engine.batches import parse
 from scanner.engine.local.coordinator import check_options, scan, scan_inline
 from scanner.engine.local.shm import DEFAULT_CAP_BYTES
@@ -167,15 +168,29 @@ def _previous(previous: Union[PathLike, Catalogue, None], roots: Sequence[str], 
             return None, None, Rescan(previous.path, reason)
         return previous, previous._current()["files"], Rescan(previous.path)
     name = os.fspath(previous)
-    meta = index_metadata(name)
-    if meta is None:
-        return None, None, Rescan(name, f"no earlier index at {name}: full scan")
+    missing = Rescan(name, f"no earlier index at {name}: full scan")
+    try:  # one handle for every read: a scan replacing the index meanwhile cannot mix two of them
+        source = pa.OSFile(name)
+    except OSError:
+        return None, None, missing
+    try:
+        parquet = pq.ParquetFile(source)
+        meta = json.loads((parquet.schema_arrow.metadata or {})[INDEX_METADATA_KEY.encode()])
+    except Exception:  # not Parquet, not an index
+        source.close()
+        return None, None, missing
     reason = plan(meta.get("format"), meta.get("roots") or [], meta["detail"], roots, detail)
     if reason:
+        source.close()
         return None, None, Rescan(name, reason)
-    identity = pq.read_table(name, columns=IDENTITY)
+    identity = parquet.read(columns=IDENTITY, use_threads=False)
+
+    def read_all() -> Catalogue:
+        with source:
+            return Catalogue.read_parquet(parquet, name)
+
     reader = ThreadPoolExecutor(1, thread_name_prefix="rugo-earlier-index")
-    future = reader.submit(Catalogue.read, name)
+    future = reader.submit(read_all)
     reader.shutdown(wait=False)
     return future, identity, Rescan(name)
 

@@ -243,6 +243,9 @@ class Catalogue:
         Indexes of every format in :data:`~scanner.catalogue.index.READABLE_FORMATS` are
         read (format 1 named the nested fields without their prefix).
 
+        The file is opened once, and everything is read through that one handle: a scan
+        replacing the index meanwhile (a rename) cannot mix two versions of it.
+
         Raises
         ------
         ScanError
@@ -250,7 +253,13 @@ class Catalogue:
             version does not know (written by a newer one).
         """
         path = os.fspath(path)
-        raw = (pq.read_schema(path).metadata or {}).get(INDEX_METADATA_KEY.encode())
+        with pa.OSFile(path) as source:
+            return cls.read_parquet(pq.ParquetFile(source), path)
+
+    @classmethod
+    def read_parquet(cls, parquet: pq.ParquetFile, path: str) -> "Catalogue":
+        """:meth:`read` of an index already opened as ``parquet`` (from ``path``)."""
+        raw = (parquet.schema_arrow.metadata or {}).get(INDEX_METADATA_KEY.encode())
         if raw is None:
             raise ScanError(f"{path}: not a scanner index (no {INDEX_METADATA_KEY} metadata)")
         meta = json.loads(raw)
@@ -259,7 +268,7 @@ class Catalogue:
             raise ScanError(f"{path}: a scanner index of format {version!r}, which this version of rugo cannot read "
                             f"(it reads formats {', '.join(map(str, READABLE_FORMATS))}): upgrade rugo, or scan "
                             "the lake again")
-        table = pq.read_table(path, use_threads=False)  # one nested column holds most: threads only add contention
+        table = parquet.read(use_threads=False)  # one nested column holds most: threads only add contention
         partitions = meta["partition_columns"]
         for added, kind in (("etag", "str"), ("schema_columns", "category"), ("ctime_ns", "int"),
                             ("inode", "int")):  # not in older indexes

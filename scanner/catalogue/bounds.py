@@ -200,7 +200,7 @@ def index_bounds(table: pa.Table) -> Dict[str, pa.Array]:
     return out
 
 
-def from_index_bounds(table: pa.Table) -> Dict[str, pa.Array]:
+def from_index_bounds(table: pa.Table) -> Dict[str, Any]:
     """Inverse of :func:`index_bounds`: the in-memory bound columns of an index's.
 
     Raises
@@ -214,7 +214,7 @@ def from_index_bounds(table: pa.Table) -> Dict[str, pa.Array]:
         unknown = pc.filter(names, pc.and_(pc.is_valid(names), pc.is_null(codes)))[0].as_py()
         raise ValueError(f"unknown statistics kind {unknown!r} in the index")
     out = {"stats_kind": pa.DictionaryArray.from_arrays(codes.cast(pa.int8()), _KIND_NAMES)}
-    out.update((name, table.column(name).combine_chunks()) for name in BOUND_FIELDS[1:])
+    out.update((name, table.column(name)) for name in BOUND_FIELDS[1:])
     return out
 
 

@@ -176,9 +176,15 @@ def unnest(table: pa.Table, name: str, fields: Sequence[Field], format: int = IN
     index of ``format``)."""
     if name not in table.column_names:
         return empty_part(fields)
-    lists = table.column(name).combine_chunks()
-    flat = lists.flatten()
     bare = {nested_name(name, column, format): column for column, _ in stored(tuple(fields))}
-    columns = {"file_id": pc.list_parent_indices(lists).cast(pa.int64())}
-    columns.update((bare.get(child.name, child.name), array) for child, array in zip(flat.type, flat.flatten()))
-    return from_index(pa.table(columns), fields)
+    pieces: Dict[str, List[pa.Array]] = {}
+    first = 0
+    for lists in table.column(name).chunks:  # chunk by chunk: concatenating nested data costs more
+        structs = lists.flatten()
+        pieces.setdefault("file_id", []).append(pc.add(pc.list_parent_indices(lists).cast(pa.int64()), first))
+        for child, array in zip(structs.type, structs.flatten()):
+            pieces.setdefault(bare.get(child.name, child.name), []).append(array)
+        first += len(lists)
+    if not pieces:
+        return empty_part(fields)
+    return from_index(pa.table({key: pa.chunked_array(arrays) for key, arrays in pieces.items()}), fields)
