@@ -239,7 +239,7 @@ def _spliced(runs: List[Tuple[bool, int, int, int]], old: "pa.Table", new: "pa.T
         lengths.append(high - low)
     if not pieces:
         return new.slice(0, 0)
-    table = pa.concat_tables(pieces).combine_chunks()
+    table = pa.concat_tables(pieces).combine_chunks()  # thousands of pieces would slow every reader
     if owner is not None:  # each piece's rows move from their source's rows to the entries'
         index = table.column_names.index(owner)
         moved = table.column(index).to_numpy() + np.repeat(np.asarray(shifts, np.int64), lengths)
@@ -264,23 +264,33 @@ def listing_digest(paths: List[str], numbers: Sequence[Sequence[int]], skipped: 
     """A digest of a listing: the paths in order, then their sizes, ``mtime_ns``,
     ``ctime_ns`` and inodes (``numbers``: those four lists), the skipped counts and the
     detail."""
+    return _digest("\0".join(paths).encode("utf-8", "surrogatepass"),
+                   [array("q", column).tobytes() for column in numbers], len(paths), skipped, detail)
+
+
+def _digest(paths: Any, numbers: List[bytes], count: int, skipped: Dict[str, int], detail: str) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    digest.update("\0".join(paths).encode("utf-8", "surrogatepass"))
+    digest.update(paths)
     for column in numbers:
-        digest.update(array("q", column).tobytes())
-    digest.update(json.dumps([len(paths), sorted(skipped.items()), detail]).encode())
+        digest.update(column)
+    digest.update(json.dumps([count, sorted(skipped.items()), detail]).encode())
     return digest.hexdigest()
 
 
 def catalogue_digest(files: "pa.Table", skipped: Dict[str, int], detail: str) -> Optional[str]:
     """:func:`listing_digest` of a catalogue's ``files`` part; None unless every file is a
     local file that read fine (anything else is read again by a rescan anyway)."""
-    status = files.column("status").to_pylist()
-    inodes = files.column("inode").to_pylist()
-    if any(s != "ok" for s in status) or any(i is None for i in inodes):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    numbers = [files.column(name) for name in ("file_size_bytes", "mtime_ns", "ctime_ns", "inode")]
+    if pc.all(pc.equal(files.column("status"), "ok")).as_py() is False or any(c.null_count for c in numbers):
         return None
-    numbers = [files.column(name).to_pylist() for name in ("file_size_bytes", "mtime_ns", "ctime_ns")] + [inodes]
-    return listing_digest(files.column("file_name").to_pylist(), numbers, skipped, detail)
+    # the bytes listing_digest hashes, made by Arrow: the paths joined, the numbers as int64
+    names = files.column("file_name").combine_chunks().cast(pa.string())
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(names)], pa.int32()), names), "\0")[0]
+    return _digest(joined.as_buffer() if joined.is_valid else b"",
+                   [column.to_numpy().astype("int64").tobytes() for column in numbers], len(names), skipped, detail)
 
 
 def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: Any,
