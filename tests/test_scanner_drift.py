@@ -14,6 +14,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scanner import Catalogue, build_catalogue
 from scanner.__main__ import main
@@ -248,3 +250,56 @@ def test_type_strings_outside_the_grammar_raise() -> None:
         arrow_type("array<int64")
     with pytest.raises(ValueError, match="not a type string"):
         arrow_type("nonsense")
+
+
+_TYPES = [pa.int32(), pa.int64(), pa.float32(), pa.float64(), pa.string(), pa.date32(), pa.timestamp("ms")]
+
+
+@st.composite
+def _schemas(draw: Any) -> List[pa.Schema]:
+    """A few files' schemas over a small pool of names: columns come and go, change type,
+    nullability and order."""
+    out = []
+    for _ in range(draw(st.integers(1, 6))):
+        names = draw(st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=1, max_size=4, unique=True))
+        out.append(pa.schema([pa.field(n, draw(st.sampled_from(_TYPES)), draw(st.booleans())) for n in names]))
+    return out
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(schemas=_schemas())
+def test_changes_take_each_version_to_the_next(tmp_path_factory: pytest.TempPathFactory, schemas: List[pa.Schema]) -> None:
+    """On random lakes: the versions count every ok file once, and applying a version's
+    change rows to the version before it gives exactly that version (no change missed,
+    none made up); the unified schema holds every column, or a conflict is raised."""
+    root = tmp_path_factory.mktemp("random-drift")
+    for i, schema in enumerate(schemas):
+        _pyarrow(root / f"p={i % 2}" / f"f{i}.parquet", pa.Table.from_pylist([], schema=schema), i)
+    cat = build_catalogue(root, progress=False, workers=1)
+    versions = cat.schema_versions()
+    assert versions["files"].sum() == len(schemas)
+    forms = {v: {c.split(": ")[0]: c.split(": ")[1] for c in text.split(", ")}
+             for v, text in zip(versions["version"], versions["schema"])}
+    drift = cat.schema_drift()
+    for before, after in _transitions(drift):
+        state = dict(forms[before])
+        for row in drift[(drift.from_version == before) & (drift.to_version == after)].to_dict("records"):
+            form = f"{row['to_type']}{'?' if row['to_nullable'] else ''}"
+            if row["change"] == "added":
+                state[row["column"]] = form
+            elif row["change"] == "removed":
+                del state[row["column"]]
+            elif row["change"] == "renamed":
+                state[row["column"]] = state.pop(row["from_column"])
+            else:  # a type or a nullability: the column's new form
+                state[row["column"]] = form
+        assert state == forms[after], (before, after)
+    try:
+        unified = cat.unified_schema()
+    except SchemaConflict:
+        return
+    assert set(unified.names) == {name for form in forms.values() for name in form}
+
+
+def _transitions(drift: pd.DataFrame) -> List[tuple]:
+    return list(dict.fromkeys(zip(drift.from_version, drift.to_version)))
