@@ -63,6 +63,9 @@ MAX_BATCH_FILES = 256
 #: about 10 us per KiB of footer, and a file's footer can be far larger than its first read
 #: (a wide file's is megabytes), so the bound is kept low.
 INLINE_TAIL_BYTES = 2**20
+#: The same bound when every file is whole in its first read (under 64 KiB: its footer is
+#: no larger than what was counted): about 40 ms of parsing, less than starting workers.
+INLINE_WHOLE_BYTES = 4 * 2**20
 #: Batches per worker to aim for, so that workers finish close together.
 _BATCHES_PER_WORKER = 8
 #: Workers that may die before saying "ready" before the scan gives up.
@@ -94,9 +97,11 @@ def tail_bytes(entry: FileEntry) -> int:
     return TAIL_BYTES if entry.size < 0 else min(entry.size, TAIL_BYTES)
 
 
-def inline_suits(tail_total: int, workers: Optional[int]) -> bool:
-    """Whether a scan is parsed in this process: workers left to the scanner, few bytes."""
-    return workers is None and tail_total <= INLINE_TAIL_BYTES
+def inline_suits(tail_total: int, workers: Optional[int], whole: bool = False) -> bool:
+    """Whether a scan is parsed in this process: workers left to the scanner, few bytes
+    (:data:`INLINE_TAIL_BYTES`, or :data:`INLINE_WHOLE_BYTES` when every file is
+    ``whole``: smaller than its first read, so its footer is counted in full)."""
+    return workers is None and tail_total <= (INLINE_WHOLE_BYTES if whole else INLINE_TAIL_BYTES)
 
 
 @dataclass
@@ -448,6 +453,8 @@ class _Intake:
         self.remote: List[Job] = []
         #: bytes of the local files' first reads, counted until the scan is planned
         self.tail_total = 0
+        #: every local file so far is smaller than its first read (whole in it)
+        self.whole = True
         self.planned = False
 
     def take(self) -> List[int]:
@@ -472,6 +479,7 @@ class _Intake:
                 local.append(i)
         if not self.planned:
             self.tail_total += sum(tail_bytes(entries[i]) for i in local)
+            self.whole = self.whole and all(0 <= entries[i].size < TAIL_BYTES for i in local)
         return local
 
 
@@ -502,7 +510,7 @@ def _scan_with(feed: Feed, workers: Optional[int], mode: str, detail: str, shm_b
     # scan large enough for full batches.
     large = count * _BATCHES_PER_WORKER * MAX_BATCH_FILES
     while True:
-        if not pool.workers and not inline_suits(intake.tail_total, workers):
+        if not pool.workers and not inline_suits(intake.tail_total, workers, intake.whole):
             count = workers or _default_count(intake.tail_total // max(1, len(local)))
             while len(pool.workers) < count:
                 pool.spawn()
@@ -512,7 +520,8 @@ def _scan_with(feed: Feed, workers: Optional[int], mode: str, detail: str, shm_b
         local += intake.take()
     local += intake.take()
     loader = _Loader(feed.entries, results, mode, shm_bytes, bar)
-    if feed.done and not intake.remote and not pool.workers and inline_suits(intake.tail_total, workers):
+    if feed.done and not intake.remote and not pool.workers and inline_suits(intake.tail_total, workers,
+                                                                             intake.whole):
         _parse_here(loader, local, detail)
         return
     if feed.done and not local and not intake.remote:
