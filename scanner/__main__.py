@@ -33,7 +33,7 @@ import scanner  # noqa: E402
 from scanner.engine.local import pool  # noqa: E402
 from scanner.entries import HIVE_NULL, Selection  # noqa: E402
 from scanner.errors import ScanError, SchemaConflict  # noqa: E402
-from scanner.incremental import normalized_roots, unchanged_summary  # noqa: E402
+from scanner.incremental import SUMMARY_TOP, normalized_roots, truncated, unchanged_summary  # noqa: E402
 from scanner.query.where import parse_where  # noqa: E402
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY  # noqa: E402
 
@@ -384,8 +384,9 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         rescan = catalogue.rescan
         if rescan is not None and rescan.reason:
             print(f"scanner: {rescan.reason}", file=sys.stderr)
+        summary = catalogue.summary(top=SUMMARY_TOP)  # once: for the index, and printed
         if args.output and not (rescan is not None and rescan.unchanged):
-            catalogue.write(args.output)
+            catalogue.write(args.output, summary)
     except ScanError as exc:
         print(f"scanner: error: {exc}", file=sys.stderr)
         return 2
@@ -395,12 +396,15 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     except KeyboardInterrupt:
         print("scanner: interrupted; workers stopped, shared memory released", file=sys.stderr)
         return 130
-    return _report(catalogue, args, output=args.output)
+    return _report(catalogue, args, output=args.output, summary=summary)
 
 
-def _report(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Optional[str]) -> int:
-    """Print the summary (and the tables asked for) of ``catalogue``; the exit status."""
-    summary = catalogue.summary(top=args.top)
+def _report(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Optional[str],
+            summary: Optional[Dict[str, Any]] = None) -> int:
+    """Print the summary (and the tables asked for) of ``catalogue`` (``summary``: its
+    ``summary(SUMMARY_TOP)`` when made already); the exit status."""
+    summary = truncated(summary, args.top) if summary is not None and args.top <= SUMMARY_TOP else \
+        catalogue.summary(top=args.top)
     summary["output"] = os.path.abspath(output) if output else None
     summary["output_unchanged"] = bool(output and catalogue.rescan is not None and catalogue.rescan.unchanged)
     if getattr(args, "changes", False) and catalogue.rescan is not None:

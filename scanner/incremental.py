@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 __all__ = ["Rescan", "Split", "plan", "merge", "normalized_roots", "listing_digest", "catalogue_digest",
-           "unchanged_summary", "REUSE_FORMAT", "SUMMARY_TOP"]
+           "unchanged_summary", "truncated", "REUSE_FORMAT", "SUMMARY_TOP"]
 
 #: The first index format whose rows a rescan can reuse (it records ctime_ns and inode).
 REUSE_FORMAT = 3
@@ -293,6 +293,15 @@ def catalogue_digest(files: "pa.Table", skipped: Dict[str, int], detail: str) ->
                    [column.to_numpy().astype("int64").tobytes() for column in numbers], len(names), skipped, detail)
 
 
+def truncated(summary: Dict[str, Any], top: int) -> Dict[str, Any]:
+    """A catalogue's summary made with a larger ``top`` as ``summary(top)`` makes it."""
+    out = dict(summary)
+    for name in ("schemas", "largest_footers", "errors"):
+        out[name] = out[name][:top]
+    out["more_errors"] = max(0, out["failed"] - top)
+    return out
+
+
 def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: Any,
                       top: int) -> Optional[Tuple[Dict[str, Any], Rescan]]:
     """The summary the index at ``index`` keeps, and the report of a rescan that found
@@ -332,10 +341,7 @@ def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: 
                    [e.inode for e in entries]]
     if listing_digest(paths, numbers, selection.skipped, detail) != meta["listing_digest"]:
         return None
-    summary = dict(meta["summary"])
-    for name in ("schemas", "largest_footers", "errors"):
-        summary[name] = summary[name][:top]
-    summary["more_errors"] = max(0, summary["failed"] - top)
+    summary = truncated(meta["summary"], top)
     seconds = time.perf_counter() - started
     per_file = meta.get("seconds_per_file")
     rescan = Rescan(index, None, reused=len(paths), seconds=seconds, unchanged=True,

@@ -350,3 +350,18 @@ def test_every_rescan_of_a_changing_lake_equals_a_full_scan(history: List[List[T
             from_index.write(index)
     finally:
         shutil.rmtree(top)
+
+
+def test_a_kept_summary_truncates_to_what_a_smaller_top_makes(tmp_path: Path) -> None:
+    from scanner.incremental import SUMMARY_TOP, truncated
+
+    root = tmp_path / "lake"
+    _lake(root)
+    for i in range(4):  # more errors and schemas than the top shown
+        (root / f"bad{i}.parquet").write_bytes(b"x" * i)
+        _write(root / "k=5" / f"s{i}.parquet", _table(i, extra=bool(i % 2)).rename_columns(
+            [f"c{i}"] + _table(i, extra=bool(i % 2)).column_names[1:]))
+    cat = build_catalogue(root, progress=False)
+    kept = cat.summary(SUMMARY_TOP)
+    for top in (1, 2, 3, 5):
+        assert truncated(kept, top) == cat.summary(top)

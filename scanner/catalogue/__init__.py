@@ -181,16 +181,22 @@ class Catalogue:
     def from_tables(cls, entries: Sequence[FileEntry], tables: Tables, detail: str = "columns",
                     skipped: Optional[Dict[str, int]] = None, retried: int = 0) -> "Catalogue":
         """The catalogue of the discovered entries and an engine's Arrow tables."""
-        paths = pa.array([e.path for e in entries], pa.string())
         plain = tables.files.drop_columns(["file_id"])
         error_type = plain.column("error_type")
+        # one transposition of the entries, then a column each (-1: unknown, null here)
+        paths, sizes, mtimes, _, _, _, etags, ctimes, inodes = zip(*entries) if entries else [()] * 9
+
+        def known(values: Sequence[int], unknown: Any = lambda v: v < 0) -> pa.Array:
+            numbers = np.fromiter(values, dtype=np.int64, count=len(values))
+            return pa.array(numbers, pa.int64(), mask=unknown(numbers))
+
         listed = {
-            "file_name": paths,
-            "file_size_bytes": pa.array([e.size if e.size >= 0 else None for e in entries], pa.int64()),
-            "mtime_ns": pa.array([e.mtime_ns if e.mtime_ns >= 0 else None for e in entries], pa.int64()),
-            "ctime_ns": pa.array([e.ctime_ns if e.ctime_ns >= 0 else None for e in entries], pa.int64()),
-            "inode": pa.array([e.inode if e.inode != -1 else None for e in entries], pa.int64()),
-            "etag": pa.array([e.etag for e in entries], pa.string()),
+            "file_name": pa.array(paths, pa.string()),
+            "file_size_bytes": known(sizes),
+            "mtime_ns": known(mtimes),
+            "ctime_ns": known(ctimes),
+            "inode": known(inodes, lambda v: v == -1),  # an inode above 2**63 is negative here
+            "etag": pa.array(etags, pa.string()),
             "status": pc.if_else(pc.is_null(error_type), "ok", "error").cast(pa.string()),
         }
         partitions = partition_columns(entries)
@@ -202,16 +208,19 @@ class Catalogue:
         """The index as an Arrow table: one row per file, ``columns`` / ``row_groups`` nested."""
         return pa.concat_tables(self._index_slices(None))
 
-    def write(self, path: PathLike) -> None:
+    def write(self, path: PathLike, summary: Optional[Dict[str, Any]] = None) -> None:
         """Write the Parquet index to ``path`` atomically (temporary file, fsync, rename).
 
         Readers of ``path`` see the old index or the new one, never a part of one. The
         index is made and written :data:`INDEX_SLICE_FILES` files at a time, so that
         writing a large lake's index holds one slice of it in memory, not a copy of all.
+        ``summary``: this catalogue's ``summary(SUMMARY_TOP)``, when the caller made it
+        already (the index keeps it; see :mod:`scanner.incremental`).
         """
-        write_atomically(self._index_slices(INDEX_SLICE_FILES), path)
+        write_atomically(self._index_slices(INDEX_SLICE_FILES, summary), path)
 
-    def _index_slices(self, files_per_slice: Optional[int]) -> Iterator[pa.Table]:
+    def _index_slices(self, files_per_slice: Optional[int], summary: Optional[Dict[str, Any]] = None
+                      ) -> Iterator[pa.Table]:
         """The index as tables of ``files_per_slice`` files each (``None``: one table)."""
         parts = self._current()
         files = parts["files"]
@@ -226,7 +235,8 @@ class Catalogue:
                                                 "skipped": self.skipped, "roots": self.roots,
                                                 "seconds_per_file": self.seconds_per_file,
                                                 "listing_digest": digest,
-                                                "summary": self.summary(SUMMARY_TOP) if digest else None})}
+                                                "summary": (summary or self.summary(SUMMARY_TOP)) if digest
+                                                else None})}
         step = files_per_slice or max(count, 1)
         for first in range(0, max(count, 1), step):
             size = min(step, count - first)
