@@ -61,7 +61,8 @@ remote data:
   are single objects (HTTP has no listing: give many, or --from-file). Each object
   costs one range request (footer up to 64 KiB), two for a larger footer, and one
   exact request when an earlier index (--index-hints, or the existing --output)
-  recorded its footer length and its ETag (else size) still matches. --concurrency
+  recorded its footer length and its ETag (else size) still matches (--full scans;
+  a rescan reads no unchanged object at all). --concurrency
   requests are in flight at once; throttling (429, 503) and 5xx answers are retried
   with backoff. A failed object is an error row naming its URL; a wrong endpoint,
   denied credentials or a missing bucket stop the scan with one error.
@@ -76,6 +77,15 @@ index (--output):
   temporary file and renamed, so it is never half-written. Load it back with
   scanner.Catalogue.read(PATH), or query it with any Parquet reader, e.g. duckdb:
     SELECT file_name, num_rows FROM 'index.parquet' WHERE status = 'ok'
+
+rescans (--output naming an earlier index of the same DIRs):
+  Only files added or changed since are read (local: size, mtime, ctime and inode;
+  remote: ETag, else size and mtime), and failed ones again; the other rows come from
+  the index, removed files are dropped, and the summary says what changed (--changes
+  lists the files). When nothing changed the kept summary is printed after a walk and
+  the index is left as it is. --full reads everything.
+    python -m scanner lake/ -o idx.parquet              # first scan
+    python -m scanner lake/ -o idx.parquet --changes    # later: what changed since
 
 exit status:
   0 scanned (even if files failed or none were found, unless --strict); 1 --strict and
