@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what --where lists: files (default), or row groups (needs --detail row_groups)")
     parser.add_argument("--from-index", metavar="PATH",
                         help="summarise an existing index instead of scanning (no DIR; with "
-                             "--partitions and --health: answer from it without rescanning)")
+                             "--partitions, --health, --drift and --where: answer from it without rescanning)")
     parser.add_argument("--no-progress", action="store_true",
                         help="no progress bar (it is shown on stderr when that is a terminal)")
     parser.add_argument("--strict", action="store_true",
@@ -254,13 +254,15 @@ def _check_roots(paths: Sequence[str]) -> None:
                 raise ScanError(f"{path}: No such file or directory")
 
 
-def _check_output(path: str, force: bool) -> None:
-    """Refuse an ``--output`` that would destroy data or cannot be written, before scanning."""
+def _check_output(path: str, force: bool) -> bool:
+    """Refuse an ``--output`` that would destroy data or cannot be written, before scanning;
+    whether it is a scanner index already."""
     if os.path.isdir(path):
         raise ScanError(f"--output {path} is a directory; name the index file")
     from scanner.catalogue.index import is_index
 
-    if os.path.lexists(path) and not force and not is_index(path):
+    indexed = os.path.lexists(path) and is_index(path)
+    if os.path.lexists(path) and not force and not indexed:
         raise ScanError(f"--output {path} exists and is not a scanner index; refusing to overwrite it "
                         "(choose another path, or --force to replace it)")
     directory = os.path.dirname(os.path.abspath(path))
@@ -270,6 +272,7 @@ def _check_output(path: str, force: bool) -> None:
         os.unlink(probe)
     except OSError as exc:
         raise ScanError(f"cannot write --output {path}: {exc.strerror or exc} ({directory})") from None
+    return indexed
 
 
 def _unchanged(args: argparse.Namespace) -> Optional[Dict[str, Any]]:
@@ -286,39 +289,26 @@ def _unchanged(args: argparse.Namespace) -> Optional[Dict[str, Any]]:
     if not given + listed:
         return None
     selection = Selection(args.include, args.exclude, ignore=[os.path.abspath(args.output)])
-    found = unchanged_summary(args.output, normalized_roots(given + listed), args.detail, selection, args.top)
-    if found is None:
+    summary = unchanged_summary(args.output, normalized_roots(given + listed), args.detail, selection, args.top)
+    if summary is None:
         return None
-    summary, _ = found
     summary["output"], summary["output_unchanged"] = os.path.abspath(args.output), True
     if args.changes:
         summary["changes"] = []
     return summary
 
 
-def _earlier(args: argparse.Namespace) -> Optional[str]:
-    """The ``--output`` index a rescan reuses (None: none there, or ``--full``)."""
-    from scanner.catalogue.index import is_index
-
-    if args.full or not args.output or not is_index(args.output):
-        return None
-    return args.output
-
-
-def _hints(args: argparse.Namespace, earlier: Optional[str]) -> Any:
-    """``--index-hints``; else, for a full scan, the ``--output`` index (a rescan reads
-    again only changed objects, whose recorded footer lengths are stale, and failed ones)."""
+def _hints(args: argparse.Namespace, fallback: Optional[str]) -> Optional[str]:
+    """``--index-hints``, else ``fallback``: the ``--output`` index of a full scan (a rescan
+    reads again only changed objects, whose recorded footer lengths are stale, and failed
+    ones)."""
     if args.index_hints:
         if not os.path.exists(args.index_hints):
             print(f"scanner: warning: --index-hints {args.index_hints} does not exist; "
                   "fetching without hints", file=sys.stderr)
             return None
         return args.index_hints
-    if earlier is not None:
-        return None
-    from scanner.catalogue.index import is_index
-
-    return args.output if args.output and is_index(args.output) else None
+    return fallback
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -381,15 +371,15 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         if not given and not listed:
             parser.error("give at least one DIR or URL (or --from-file)")
         _check_roots(given)
-        if args.output:
-            _check_output(args.output, args.force)
+        indexed = bool(args.output) and _check_output(args.output, args.force)
         paths = given + listed
-        earlier = _earlier(args)
+        earlier = args.output if indexed and not args.full else None  # a rescan reuses it
         catalogue = scanner.build_catalogue(
             paths, workers=args.workers, mode=args.mode, detail=args.detail,
             progress=False if args.no_progress else None, shm_bytes=args.shm_bytes,
             storage_options=storage_options(args, paths), concurrency=args.concurrency,
-            index_hints=_hints(args, earlier), include=args.include, exclude=args.exclude,
+            index_hints=_hints(args, args.output if indexed and earlier is None else None),
+            include=args.include, exclude=args.exclude,
             ignore=[args.output] if args.output else [], missing_ok=True, previous=earlier)
         rescan = catalogue.rescan
         if rescan is not None and rescan.reason:
@@ -417,7 +407,7 @@ def _report(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Op
         catalogue.summary(top=args.top)
     summary["output"] = os.path.abspath(output) if output else None
     summary["output_unchanged"] = bool(output and catalogue.rescan is not None and catalogue.rescan.unchanged)
-    if getattr(args, "changes", False) and catalogue.rescan is not None:
+    if args.changes and catalogue.rescan is not None:
         summary["changes"] = [{"file_name": name, "change": change} for name, change in catalogue.rescan.changes]
     if args.where:
         candidates = catalogue.prune(args.filters, args.prune_level)

@@ -82,6 +82,12 @@ class Rescan:
     unchanged: bool = False
     changes: List[Tuple[str, str]] = field(default_factory=list)  # (path, added | changed | removed)
 
+    def estimate_saving(self, seconds_per_file: Optional[float], files: int) -> None:
+        """``seconds_saved``: what a full scan of ``files`` would have taken at the earlier
+        full scan's ``seconds_per_file``, less this scan's time (None: unknown)."""
+        if seconds_per_file is not None:
+            self.seconds_saved = max(0.0, seconds_per_file * files - self.seconds)
+
     def as_dict(self) -> Dict[str, Any]:
         """The summary's ``rescan`` section."""
         return {"previous": self.previous, "full": self.reason is not None, "reason": self.reason,
@@ -225,7 +231,8 @@ def _spliced(runs: List[Tuple[bool, int, int, int]], old: "pa.Table", new: "pa.T
     import numpy as np
     import pyarrow as pa
 
-    new = _concat([old.slice(0, 0), new])  # old's types, once
+    # in old's types: an index reads back plain strings where a scan has dictionaries
+    new = new.select(old.column_names).cast(old.schema)
     sources = {True: old, False: new}
     owners = {True: old.column(owner).to_numpy(), False: new.column(owner).to_numpy()} if owner else None
     pieces, shifts, lengths = [], [], []
@@ -245,16 +252,6 @@ def _spliced(runs: List[Tuple[bool, int, int, int]], old: "pa.Table", new: "pa.T
         moved = table.column(index).to_numpy() + np.repeat(np.asarray(shifts, np.int64), lengths)
         table = table.set_column(index, owner, pa.array(moved, pa.int64()))
     return table
-
-
-def _concat(tables: List["pa.Table"]) -> "pa.Table":
-    """``tables`` (same columns, maybe other types: an index reads back plain strings where
-    a scan has dictionaries) as one, each column in the first table's type."""
-    first = tables[0]
-    import pyarrow as pa
-
-    aligned = [first] + [t.select(first.column_names).cast(first.schema) for t in tables[1:]]
-    return pa.concat_tables(aligned)
 
 
 # ----------------------------------------------------------------------------- nothing changed
@@ -303,10 +300,10 @@ def truncated(summary: Dict[str, Any], top: int) -> Dict[str, Any]:
 
 
 def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: Any,
-                      top: int) -> Optional[Tuple[Dict[str, Any], Rescan]]:
-    """The summary the index at ``index`` keeps, and the report of a rescan that found
-    nothing to do, when a walk of ``roots`` (with ``selection``) digests as the index's
-    listing did; None when anything differs or cannot be told (then: scan).
+                      top: int) -> Optional[Dict[str, Any]]:
+    """The summary the index at ``index`` keeps, with the report (``rescan``) of a rescan
+    that found nothing to do, when a walk of ``roots`` (with ``selection``) digests as the
+    index's listing did; None when anything differs or cannot be told (then: scan).
 
     Reads the index's footer with ``rugo`` and walks with :mod:`scanner.sources.local`: no
     pyarrow, no pandas, no row of the index.
@@ -342,9 +339,7 @@ def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: 
     if listing_digest(paths, numbers, selection.skipped, detail) != meta["listing_digest"]:
         return None
     summary = truncated(meta["summary"], top)
-    seconds = time.perf_counter() - started
-    per_file = meta.get("seconds_per_file")
-    rescan = Rescan(index, None, reused=len(paths), seconds=seconds, unchanged=True,
-                    seconds_saved=None if per_file is None else max(0.0, per_file * len(paths) - seconds))
+    rescan = Rescan(index, None, reused=len(paths), seconds=time.perf_counter() - started, unchanged=True)
+    rescan.estimate_saving(meta.get("seconds_per_file"), len(paths))
     summary["rescan"] = rescan.as_dict()
-    return summary, rescan
+    return summary

@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,7 +15,7 @@ import pyarrow.parquet as pq
 
 from rugo.remote import is_url
 from scanner.catalogue import Catalogue
-from scanner.index_format import INDEX_METADATA_KEY
+from scanner.catalogue.index import metadata_of
 from scanner.engine.batches import parse
 from scanner.engine.local.coordinator import check_options, scan, scan_inline
 from scanner.engine.local.shm import DEFAULT_CAP_BYTES
@@ -137,8 +136,8 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
         _account(rescan, split, identity, earlier, catalogue, len(entries))
     if rescan is not None:
         rescan.seconds = seconds
-        if rescan.reason is None and earlier.seconds_per_file is not None:
-            rescan.seconds_saved = max(0.0, earlier.seconds_per_file * len(split.entries) - seconds)
+        if split is not None:
+            rescan.estimate_saving(earlier.seconds_per_file, len(split.entries))
     catalogue.rescan = rescan
     return catalogue
 
@@ -175,8 +174,10 @@ def _previous(previous: Union[PathLike, Catalogue, None], roots: Sequence[str], 
         return None, None, missing
     try:
         parquet = pq.ParquetFile(source)
-        meta = json.loads((parquet.schema_arrow.metadata or {})[INDEX_METADATA_KEY.encode()])
-    except Exception:  # not Parquet, not an index
+        meta = metadata_of(parquet.schema_arrow)
+    except Exception:  # not Parquet, or its index metadata is not JSON
+        meta = None
+    if meta is None:
         source.close()
         return None, None, missing
     reason = plan(meta.get("format"), meta.get("roots") or [], meta["detail"], roots, detail)

@@ -31,16 +31,17 @@ import pyarrow.parquet as pq
 from scanner.catalogue.bounds import decode_bound, encode_bound
 from scanner.catalogue.frames import (ARROW_TYPES, Part, files_fields, from_frame, from_index, index_arrays, nest,
                                       partition_columns, sorted_by_file, to_frame, unnest)
-from scanner.catalogue.index import INDEX_FORMAT, INDEX_METADATA_KEY, READABLE_FORMATS, is_index, write_atomically
+from scanner.catalogue.index import (INDEX_FORMAT, INDEX_METADATA_KEY, READABLE_FORMATS, is_index, metadata_of,
+                                     write_atomically)
 from scanner.engine.results import Results, Tables
 from scanner.entries import SKIP_INDEX, FileEntry
 from scanner.errors import ScanError
 from scanner.fields import COLUMNS, FILES, ROW_GROUPS, Field
+from scanner.incremental import SUMMARY_TOP, catalogue_digest
 from scanner.query.diff import diff
 from scanner.query.drift import schema_drift, schema_versions, unified_schema, version_count
 from scanner.query.health import HealthRules, health, health_counts, partition_labels
 from scanner.query.partitions import partitions
-from scanner.incremental import SUMMARY_TOP, catalogue_digest
 from scanner.query.prune import prune
 
 __all__ = ["Catalogue", "Field", "FILES", "COLUMNS", "ROW_GROUPS", "INDEX_METADATA_KEY", "encode_bound",
@@ -269,10 +270,9 @@ class Catalogue:
     @classmethod
     def read_parquet(cls, parquet: pq.ParquetFile, path: str) -> "Catalogue":
         """:meth:`read` of an index already opened as ``parquet`` (from ``path``)."""
-        raw = (parquet.schema_arrow.metadata or {}).get(INDEX_METADATA_KEY.encode())
-        if raw is None:
+        meta = metadata_of(parquet.schema_arrow)
+        if meta is None:
             raise ScanError(f"{path}: not a scanner index (no {INDEX_METADATA_KEY} metadata)")
-        meta = json.loads(raw)
         version = meta.get("format")
         if version not in READABLE_FORMATS:
             raise ScanError(f"{path}: a scanner index of format {version!r}, which this version of rugo cannot read "

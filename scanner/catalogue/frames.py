@@ -71,17 +71,17 @@ def to_frame(part: Part, fields: Sequence[Field], file_names: Optional[pa.Array]
             typed = typed.set_column(position, field.name, typed.column(position).cast(field.type.value_type))
     frame = typed.to_pandas(types_mapper=mapping.get)
     objects: Dict[str, Any] = {}
-    typed: Dict[str, Any] = {}
+    bound_columns: Dict[str, Any] = {}
     if any(f.kind == "value" for f in fields):
         objects.update(decode_bounds(plain))
-        typed = typed_bounds(plain)
+        bound_columns = typed_bounds(plain)
     for f in fields:
         if f.kind == "strs":
             objects[f.name] = object_array(plain.column(f.name).to_pylist())
     for name, values in objects.items():
         frame[name] = pd.Series(values, dtype=object)
     frame = frame[[f.name for f in fields]]
-    return frame.assign(**typed) if typed else frame
+    return frame.assign(**bound_columns) if bound_columns else frame
 
 
 def from_frame(frame: "pd.DataFrame", fields: Sequence[Field], file_names: Optional[pa.Array] = None) -> Part:

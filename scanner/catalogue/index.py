@@ -20,7 +20,7 @@ from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY, READABLE_FORM
 
 __all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "READABLE_FORMATS", "NESTED_PREFIXES", "nested_name", "is_index",
            "index_metadata",
-           "write_atomically"]
+           "metadata_of", "write_atomically"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -49,11 +49,15 @@ def index_metadata(path: PathLike) -> Optional[dict]:
     """The index's own metadata (format, detail, roots...) as written by
     :meth:`Catalogue.write`; None when ``path`` is not an index (or cannot be read)."""
     try:
-        metadata = pq.read_schema(os.fspath(path)).metadata or {}
-        raw = metadata.get(INDEX_METADATA_KEY.encode())
-        return None if raw is None else json.loads(raw)
+        return metadata_of(pq.read_schema(os.fspath(path)))
     except Exception:  # not Parquet, not readable, not JSON: not an index
         return None
+
+
+def metadata_of(schema: pa.Schema) -> Optional[dict]:
+    """:func:`index_metadata` of an index's Arrow schema (None: not an index)."""
+    raw = (schema.metadata or {}).get(INDEX_METADATA_KEY.encode())
+    return None if raw is None else json.loads(raw)
 
 
 def write_atomically(tables: Iterable[pa.Table], path: PathLike) -> None:
