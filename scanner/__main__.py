@@ -10,8 +10,22 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 
+#: Set (a plain store: the interpreter runs no signal handler in between) once the command is
+#: finishing: from then on a Ctrl-C or SIGTERM is dropped, since the work is done or being
+#: cleaned up already, instead of raising inside the clean-up (a traceback, a zombie tracker).
+_FINISHING = False
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGINT during a scan: KeyboardInterrupt, which unwinds (workers stopped, blocks unlinked)."""
+    if not _FINISHING:
+        raise KeyboardInterrupt
+
+
 def _quiet_exit(signum: int, frame: Any) -> None:
-    sys.exit(128 + signum)
+    """SIGTERM during a scan: SystemExit(128 + signum), which unwinds like a Ctrl-C."""
+    if not _FINISHING:
+        sys.exit(128 + signum)
 
 
 def _exit_now(signum: int, frame: Any) -> None:
@@ -317,32 +331,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     Every process it started (workers, the multiprocessing resource tracker) has ended
     when it returns.
     """
+    global _FINISHING
     if _AS_COMMAND:  # one scan per process: spawned workers (see pool.START_METHOD)
         pool.START_METHOD = "spawn"
     try:
         return _main(argv)
     except KeyboardInterrupt:  # one that landed outside the scan (arguments, the summary)
+        _FINISHING = True  # first: a second signal must not interrupt this message
         print("scanner: interrupted", file=sys.stderr)
         return 130
     finally:
+        # Done: the process only exits from here. A late Ctrl-C or SIGTERM must not stop us
+        # half way through reaping the resource tracker (it would stay a zombie). The flag is
+        # set before any call, so a signal handled inside one is dropped by our handlers.
+        _FINISHING = _AS_COMMAND
         if _AS_COMMAND:
-            # Done: the process only exits from here. A late Ctrl-C or SIGTERM must not stop
-            # us half way through reaping the resource tracker (it would stay a zombie).
-            _ignore_late_signals()
-        _stop_resource_tracker()
-
-
-def _ignore_late_signals() -> None:
-    """Ignore SIGINT and SIGTERM from now on. One that lands while the handlers are being
-    switched (``signal.signal`` is Python code: the old handler can still run inside it) is
-    dropped, not a traceback: the work is done."""
-    while True:
-        try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            return
-        except (KeyboardInterrupt, SystemExit):
-            continue
+        _stop_resource_tracker()
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:
@@ -356,7 +362,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     # From here Ctrl-C is KeyboardInterrupt and SIGTERM SystemExit: both unwind, so workers
     # are stopped and blocks unlinked on the way out.
     if signal.getsignal(signal.SIGINT) is _exit_now:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _quiet_exit)
     try:
         if args.where:
