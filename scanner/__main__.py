@@ -49,7 +49,9 @@ from scanner.entries import HIVE_NULL, Selection  # noqa: E402
 from scanner.errors import ScanError, SchemaConflict  # noqa: E402
 from scanner.incremental import SUMMARY_TOP, normalized_roots, truncated, unchanged_summary  # noqa: E402
 from scanner.query.where import parse_where  # noqa: E402
+from scanner.report import check_report_path  # noqa: E402
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY  # noqa: E402
+from scanner.units import size  # noqa: E402
 
 EPILOG = """\
 what it does:
@@ -61,12 +63,13 @@ what it does:
 
 which files:
   Skipped below a DIR: names starting with '.' or '_' (as pyarrow datasets skip them:
-  _SUCCESS, _delta_log/, .crc files), the --output index, any other scanner index, and
-  table-format sidecars: *.json *.avro *.crc *.md *.txt *.text *.log *.yaml *.yml
-  (Iceberg metadata, snapshots, version-hint.text, checksums, READMEs). Every other
-  file is scanned whatever its name (Hive writes Parquet files as 000000_0). --include
-  GLOB scans only matching files (the sidecar list then no longer applies); --exclude
-  GLOB skips matching files. A GLOB matches a file's name or its path below DIR:
+  _SUCCESS, _delta_log/, .crc files), the --output index, the --report, any other
+  scanner index, and table-format sidecars: *.json *.avro *.crc *.md *.txt *.text
+  *.log *.yaml *.yml (Iceberg metadata, snapshots, version-hint.text, checksums,
+  READMEs). Every other file is scanned whatever its name (Hive writes Parquet files
+  as 000000_0). --include GLOB scans only matching files (the sidecar list then no
+  longer applies); --exclude GLOB skips matching files. A GLOB matches a file's name
+  or its path below DIR:
     python -m scanner lake/ --exclude 'staging/*' --include '*.parquet' --include '0000*'
 
 remote data:
@@ -82,6 +85,14 @@ remote data:
   denied credentials or a missing bucket stop the scan with one error.
     python -m scanner s3://bucket/lake/ --endpoint-url http://127.0.0.1:9000 -o idx.parquet
     python -m scanner --from-file urls.txt --storage-option 'headers={"X-Token": "..."}'
+
+report (--report):
+  One HTML file, small whatever the lake's size (its plots draw aggregates, never a
+  mark per file; tables show their first 100 rows), with no scripts and no links:
+  send it to a colleague, open it offline. It never replaces a file that is not a
+  report (unless --force), and is written to a temporary file and renamed.
+    python -m scanner lake/ -o index.parquet --report lake.html
+    python -m scanner --from-index index.parquet --report lake.html
 
 index (--output):
   One Parquet file, one row per file (path, size, mtime_ns, status, error, num_rows,
@@ -125,8 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", metavar="PATH",
                         help="write the catalogue as a Parquet index file to PATH (never over an existing "
                              "file that is not an index, unless --force; PATH itself is never scanned)")
+    parser.add_argument("--report", metavar="PATH",
+                        help="also write an HTML report to PATH: summary cards, plots (file sizes, rows and "
+                             "bytes by partition or time, row group sizes, codecs and writers, schema versions, "
+                             "footer sizes) and tables (errors, schema changes, health flags, largest files); "
+                             "one self-contained file that opens offline (with --from-index: from an index, "
+                             "without rescanning)")
     parser.add_argument("--force", action="store_true",
-                        help="let --output replace an existing file that is not a scanner index")
+                        help="let --output or --report replace an existing file that is not a scanner index "
+                             "or report")
     parser.add_argument("--full", action="store_true",
                         help="read every file, even when --output names an earlier index of the same roots "
                              "(by default only files added or changed since are read)")
@@ -294,7 +312,8 @@ def _unchanged(args: argparse.Namespace) -> Optional[Dict[str, Any]]:
     nothing changed since (:func:`scanner.incremental.unchanged_summary`): no pyarrow, no
     pandas, no scan, no write. None when a scan is needed (or asked for: ``--full``, the
     tables of ``--partitions``, ``--health``, ``--drift``, ``--where``)."""
-    if not args.output or args.full or args.from_index or args.partitions or args.health or args.drift or args.where:
+    if not args.output or args.full or args.from_index or args.partitions or args.health or args.drift or args.where \
+            or args.report:
         return None
     try:
         given, listed = _paths(args)
@@ -368,10 +387,12 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         if args.where:
             args.filters = parse_where(args.where)  # a typo fails before any scan
         given, listed = _paths(args)
+        if args.report:
+            check_report_path(args.report, args.force)  # before any scan
         if args.from_index:
             if given or listed or args.output:
                 parser.error("--from-index reads an index: give no DIR, --from-file or --output with it")
-            return _report(scanner.Catalogue.read(args.from_index), args, output=None)
+            return _print_answers(scanner.Catalogue.read(args.from_index), args, output=None)
         if args.where and args.prune_level == "row_groups" and args.detail != "row_groups":
             parser.error("--prune-level row_groups needs --detail row_groups")
         if not given and not listed:
@@ -386,7 +407,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
             storage_options=storage_options(args, paths), concurrency=args.concurrency,
             index_hints=_hints(args, args.output if indexed and earlier is None else None),
             include=args.include, exclude=args.exclude,
-            ignore=[args.output] if args.output else [], missing_ok=True, previous=earlier)
+            ignore=[path for path in (args.output, args.report) if path], missing_ok=True, previous=earlier)
         rescan = catalogue.rescan
         if rescan is not None and rescan.reason:
             print(f"scanner: {rescan.reason}", file=sys.stderr)
@@ -402,10 +423,10 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     except KeyboardInterrupt:
         print("scanner: interrupted; workers stopped, shared memory released", file=sys.stderr)
         return 130
-    return _report(catalogue, args, output=args.output, summary=summary)
+    return _print_answers(catalogue, args, output=args.output, summary=summary)
 
 
-def _report(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Optional[str],
+def _print_answers(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Optional[str],
             summary: Optional[Dict[str, Any]] = None) -> int:
     """Print the summary (and the tables asked for) of ``catalogue`` (``summary``: its
     ``summary(SUMMARY_TOP)`` when made already); the exit status."""
@@ -413,6 +434,13 @@ def _report(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Op
         catalogue.summary(top=args.top)
     summary["output"] = os.path.abspath(output) if output else None
     summary["output_unchanged"] = bool(output and catalogue.rescan is not None and catalogue.rescan.unchanged)
+    summary["report"] = None
+    if args.report:
+        try:
+            summary["report"] = catalogue.report(args.report, force=args.force)
+        except (ScanError, OSError) as exc:
+            print(f"scanner: error: cannot write --report {args.report}: {exc}", file=sys.stderr)
+            return 2
     if args.changes and catalogue.rescan is not None:
         summary["changes"] = [{"file_name": name, "change": change} for name, change in catalogue.rescan.changes]
     if args.where:
@@ -487,10 +515,10 @@ def format_summary(summary: Dict[str, Any], top: int = 5) -> str:
     lines = [
         f"files          {summary['files']:,} ({summary['ok']:,} ok, {summary['failed']:,} failed)",
         f"rows           {summary['rows']:,} in {summary['row_groups']:,} row groups",
-        f"bytes          {_size(summary['file_bytes'])} on disk, "
-        f"{_size(summary['compressed_bytes'])} compressed, "
-        f"{_size(summary['uncompressed_bytes'])} uncompressed column data, "
-        f"{_size(summary['footer_bytes'])} of footers",
+        f"bytes          {size(summary['file_bytes'])} on disk, "
+        f"{size(summary['compressed_bytes'])} compressed, "
+        f"{size(summary['uncompressed_bytes'])} uncompressed column data, "
+        f"{size(summary['footer_bytes'])} of footers",
         f"schemas        {summary['distinct_schemas']:,} distinct"
         + ("" if summary["schema_versions"] is None else f" ({summary['schema_versions']:,} canonical versions)"),
     ]
@@ -512,7 +540,7 @@ def format_summary(summary: Dict[str, Any], top: int = 5) -> str:
     lines += _section("largest schemas (fingerprint, files, leaf columns, example)",
                       [[s["fingerprint"], f"{s['files']:,}", str(s["columns"]), s["example"]]
                        for s in summary["schemas"]])
-    lines += _section("largest footers", [[_size(f["footer_size"]), f["file_name"]]
+    lines += _section("largest footers", [[size(f["footer_size"]), f["file_name"]]
                                           for f in summary["largest_footers"]])
     lines += _section("errors by type", [[f"{n:,}", t] for t, n in summary["errors_by_type"].items()])
     lines += _section("first errors", [[e["error_type"], f"{e['file_name']}: {e['error']}"]
@@ -525,7 +553,7 @@ def format_summary(summary: Dict[str, Any], top: int = 5) -> str:
         keys = summary["partition_columns"]
         lines += _section("partitions (files, ok, failed, rows, bytes on disk, schema versions, last mtime)",
                           [[f"{p['files']:,}", f"{p['ok']:,}", f"{p['failed']:,}", f"{p['rows'] or 0:,}",
-                            _size(p["file_bytes"] or 0), f"{p['schema_versions']:,}", str(p["last_mtime"]),
+                            size(p["file_bytes"] or 0), f"{p['schema_versions']:,}", str(p["last_mtime"]),
                             "/".join(f"{k}={HIVE_NULL if p[k] is None else p[k]}" for k in keys)]
                            for p in table[:top]])
         if len(table) > top:
@@ -562,6 +590,8 @@ def format_summary(summary: Dict[str, Any], top: int = 5) -> str:
     if summary["output"]:
         lines.append(f"index unchanged: {summary['output']}" if summary["output_unchanged"]
                      else f"index written to {summary['output']}")
+    if summary.get("report"):
+        lines.append(f"report written to {summary['report']}")
     return "\n".join(lines)
 
 
@@ -604,14 +634,6 @@ def _section(title: str, rows: List[List[str]]) -> List[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     return ["", title] + ["  " + "  ".join([c.rjust(w) if c[:1].isdigit() else c.ljust(w)
                                             for c, w in zip(r, widths)] + [r[-1]]) for r in rows]
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:,} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return ""  # unreachable
 
 
 if __name__ == "__main__":

@@ -103,30 +103,38 @@ def test_example_lake_end_to_end(tmp_path: Path) -> None:
     assert len(nested) == 18 and (nested["logical_type"] == "varchar").all()
 
 
-def test_a_signal_while_the_cli_stops_listening_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
-    """At exit the CLI switches SIGINT and SIGTERM to ignored; one that lands inside that
-    switch (the old handler still runs there) is dropped instead of printing a traceback."""
+def test_a_signal_once_the_cli_is_finishing_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """During a scan, the CLI's handlers raise (KeyboardInterrupt, SystemExit(143)); once it
+    is finishing they return. The flag is set by a plain store before any call on the way
+    out, so a signal handled inside a call there (here: inside ``signal.signal`` itself) is
+    dropped instead of printing a traceback."""
     import signal
 
     import scanner.__main__ as cli
 
-    calls = []
-    real = signal.signal
+    with pytest.raises(KeyboardInterrupt):
+        cli._interrupt(signal.SIGINT, None)
+    with pytest.raises(SystemExit) as exit_info:
+        cli._quiet_exit(signal.SIGTERM, None)
+    assert exit_info.value.code == 143
 
-    def interrupted_once(signum, handler):  # type: ignore[no-untyped-def]
-        calls.append(signum)
-        if len(calls) == 1:
-            raise KeyboardInterrupt
-        if len(calls) == 3:
-            raise SystemExit(143)  # SIGTERM's handler, as _quiet_exit raises it
+    real = signal.signal
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def handled_inside(signum, handler):  # type: ignore[no-untyped-def]
+        cli._interrupt(signal.SIGINT, None)  # a Ctrl-C handled while the handlers are switched
+        cli._quiet_exit(signal.SIGTERM, None)
         return real(signum, handler)
 
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    monkeypatch.setattr(cli.signal, "signal", interrupted_once)
+    monkeypatch.setattr(cli, "_AS_COMMAND", True)
+    monkeypatch.setattr(cli, "_FINISHING", False)
+    monkeypatch.setattr(cli.pool, "START_METHOD", cli.pool.START_METHOD)
+    monkeypatch.setattr(cli, "_main", lambda argv: 0)
+    monkeypatch.setattr(cli.signal, "signal", handled_inside)
     try:
-        cli._ignore_late_signals()
+        assert cli.main([]) == 0
+        assert cli._FINISHING is True
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
     finally:
         for signum, handler in saved.items():
             real(signum, handler)
-    assert calls[:2] == [signal.SIGINT, signal.SIGINT]

@@ -380,6 +380,23 @@ class Catalogue:
         (:mod:`scanner.query.diff`)."""
         return diff(self._part("files"), earlier._part("files"))
 
+    def report(self, path: PathLike, rules: Optional[HealthRules] = None, title: Optional[str] = None,
+               force: bool = False) -> str:
+        """Write an HTML report of the catalogue to ``path``: one self-contained file of
+        summary cards, plots (file sizes, growth by partition or time, row group sizes,
+        codecs and writers, schema versions, footer sizes) and tables (errors, schema
+        changes, health flags by ``rules``, largest files); see :mod:`scanner.report`.
+        Returns its absolute path.
+
+        Raises
+        ------
+        ScanError
+            ``path`` exists and is not a report (unless ``force``), or is a directory.
+        """
+        from scanner.report import write_report
+
+        return write_report(self, path, rules, title, force)
+
     def summary(self, top: int = 5, rules: Optional[HealthRules] = None) -> Dict[str, Any]:
         """Totals, schemas (distinct fingerprints, and canonical versions:
         :meth:`schema_versions`), largest footers, errors, partitions and health flags

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Iterable, Optional, Union
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from scanner.atomic import replacing
 from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY, READABLE_FORMATS
 
 __all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "READABLE_FORMATS", "NESTED_PREFIXES", "nested_name", "is_index",
@@ -70,32 +70,22 @@ def write_atomically(tables: Iterable[pa.Table], path: PathLike) -> None:
     Readers of ``path`` see the old file or the new one, never a part of one; a failed
     write leaves nothing behind.
     """
-    path = os.fspath(path)
-    temporary = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        with open(temporary, "wb") as f:
-            writer = None
-            pending: Optional[Future] = None
-            try:
-                with ThreadPoolExecutor(1, thread_name_prefix="rugo-index-writer") as encoder:
-                    for table in tables:
-                        if pending is not None:
-                            pending.result()  # one table in the writer at a time; its error raised here
-                        if writer is None:
-                            writer = pq.ParquetWriter(f, table.schema, compression="zstd")
-                        pending = encoder.submit(writer.write_table, table)
+    with replacing(path) as f:
+        writer = None
+        pending: Optional[Future] = None
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="rugo-index-writer") as encoder:
+                for table in tables:
                     if pending is not None:
-                        pending.result()
-            finally:
-                # the encoder has finished (the with block waited for it), unless a second
-                # Ctrl-C cut that wait short: then the writer is left to the encoder's thread,
-                # and the temporary file is removed below
-                if writer is not None and (pending is None or pending.done()):
-                    writer.close()
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+                        pending.result()  # one table in the writer at a time; its error raised here
+                    if writer is None:
+                        writer = pq.ParquetWriter(f, table.schema, compression="zstd")
+                    pending = encoder.submit(writer.write_table, table)
+                if pending is not None:
+                    pending.result()
+        finally:
+            # the encoder has finished (the with block waited for it), unless a second
+            # Ctrl-C cut that wait short: then the writer is left to the encoder's thread,
+            # and the temporary file is removed by replacing()
+            if writer is not None and (pending is None or pending.done()):
+                writer.close()

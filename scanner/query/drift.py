@@ -215,11 +215,12 @@ def _sort(files: pa.Table, keys: Sequence[str]) -> np.ndarray:
     return pc.sort_indices(table, sort_keys=[(name, "ascending") for name in columns]).to_numpy()  # nulls last
 
 
-def schema_versions(files: pa.Table, keys: Sequence[str]) -> "pd.DataFrame":
-    """One row per canonical version, in order of appearance (:data:`VERSION_FIELDS`)."""
+def schema_versions(files: pa.Table, keys: Sequence[str], drift: Optional[Drift] = None) -> "pd.DataFrame":
+    """One row per canonical version, in order of appearance (:data:`VERSION_FIELDS`);
+    ``drift``: :func:`versions` of the same arguments, when made already."""
     import pandas as pd
 
-    drift = versions(files, keys)
+    drift = drift or versions(files, keys)
     names, mtimes = files.column("file_name"), files.column("mtime_ns")
     rows = [{"version": v.key, "columns": len(v.columns), "files": v.files, "first_file": names[v.first].as_py(),
              "first_partition": label, "first_mtime": mtimes[v.first].as_py(),
@@ -232,12 +233,13 @@ def schema_versions(files: pa.Table, keys: Sequence[str]) -> "pd.DataFrame":
     return frame
 
 
-def schema_drift(files: pa.Table, keys: Sequence[str]) -> "pd.DataFrame":
+def schema_drift(files: pa.Table, keys: Sequence[str], drift: Optional[Drift] = None) -> "pd.DataFrame":
     """One row per column change, version by version in order of appearance
-    (:data:`DRIFT_FIELDS`); no rows when every ok file has one version."""
+    (:data:`DRIFT_FIELDS`); no rows when every ok file has one version. ``drift``:
+    :func:`versions` of the same arguments, when made already."""
     import pandas as pd
 
-    drift = versions(files, keys)
+    drift = drift or versions(files, keys)
     forms: Counter = Counter()  # (name, type, nullable) -> files; name -> files having it
     for v in drift.versions:
         for c in v.columns:

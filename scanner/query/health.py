@@ -41,11 +41,23 @@ from scanner.entries import HIVE_NULL
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["HealthRules", "FLAGS", "health", "health_rows", "health_counts", "partition_labels"]
+__all__ = ["HealthRules", "FLAGS", "FLAG_MEANINGS", "health", "health_rows", "health_counts", "partition_labels"]
 
 #: Every flag, in the order rows and counts come.
 FLAGS = ("small_file", "small_row_groups", "large_row_groups", "many_row_groups", "large_footer",
          "no_statistics", "mixed_codecs", "mixed_writers")
+
+#: Each flag in a sentence (the module docstring has the thresholds).
+FLAG_MEANINGS = {
+    "small_file": "files below the small-file size: a request and a footer per few rows",
+    "small_row_groups": "files whose row groups are small on average: many reads per column",
+    "large_row_groups": "files whose row groups are huge on average: memory per column read",
+    "many_row_groups": "files of very many row groups: long footers, slow planning",
+    "large_footer": "files whose footer is a large share of their data",
+    "no_statistics": "columns with values but no min/max in some files: no pruning there",
+    "mixed_codecs": "partitions whose files use several compression codecs",
+    "mixed_writers": "partitions whose files come from several writers",
+}
 
 
 @dataclass(frozen=True)
@@ -94,10 +106,11 @@ def health(files: pa.Table, columns: pa.Table, keys: Sequence[str],
 
 
 def health_rows(files: pa.Table, columns: pa.Table, keys: Sequence[str],
-                rules: Optional[HealthRules] = None) -> List[Dict[str, object]]:
-    """:func:`health` as plain dicts (no pandas), in :data:`FLAGS` order."""
+                rules: Optional[HealthRules] = None, per_flag: Optional[int] = None) -> List[Dict[str, object]]:
+    """:func:`health` as plain dicts (no pandas), in :data:`FLAGS` order; the first
+    ``per_flag`` files of each per-file flag when given (:func:`health_counts` counts all)."""
     rules = rules or HealthRules()
-    rows = _file_flags(files, rules) + _column_flags(files, columns) + _partition_flags(files, columns, keys)
+    rows = _file_flags(files, rules, per_flag) + _column_flags(files, columns) + _partition_flags(files, columns, keys)
     order = {flag: i for i, flag in enumerate(FLAGS)}
     return sorted(rows, key=lambda row: order[str(row["flag"])])
 
@@ -137,11 +150,13 @@ def _ok_files(files: pa.Table, names: List[str]) -> pa.Table:
     return table if pc.all(ok).as_py() is not False else table.filter(ok)
 
 
-def _file_flags(files: pa.Table, rules: HealthRules) -> List[Dict[str, object]]:
-    """Rows of the per-file flags: a Python row only per flag raised."""
+def _file_flags(files: pa.Table, rules: HealthRules, per_flag: Optional[int] = None) -> List[Dict[str, object]]:
+    """Rows of the per-file flags: a Python row only per flag raised (the first ``per_flag``)."""
     out: List[Dict[str, object]] = []
     for flag, mask, values, threshold, text, names in _file_checks(files, rules):
         hits = pc.indices_nonzero(mask)
+        if per_flag is not None:
+            hits = hits.slice(0, per_flag)
         for name, value in zip(names.take(hits).to_pylist(), values.take(hits).to_pylist()):
             out.append({"flag": flag, "file_name": name, "value": value, "threshold": threshold,
                         "detail": text.format(value=value, threshold=threshold)})

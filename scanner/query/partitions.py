@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Dict, List, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -90,14 +91,23 @@ def partitions(files: pa.Table, keys: Sequence[str]) -> "pd.DataFrame":
 _STAT_DTYPES = {"first_mtime": "datetime64[ns, UTC]", "last_mtime": "datetime64[ns, UTC]"}
 
 
-def typed_partition_values(values: List[object]) -> "pd.Series":
-    """Partition values (strings, ``None`` for null) as the type they all parse as."""
+def typed_partition_values(values: Sequence[object]) -> "pd.Series":
+    """Partition values (strings, ``None`` for null) as the type they all parse as. Each
+    distinct value is parsed once (a lake repeats a few values over many files)."""
     import pandas as pd
 
-    present = [v for v in values if v is not None]
-    if present and all(_INT.match(v) for v in present):
-        return pd.Series([None if v is None else int(v) for v in values], dtype="Int64")
-    if present and all(_DATE.match(v) for v in present):
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object))  # None: code -1
+    typed = _typed(distinct.tolist())
+    return pd.Series(typed.array.take(codes, allow_fill=True))
+
+
+def _typed(values: List[str]) -> "pd.Series":
+    """Distinct partition strings as int, else date, else string (see the module docstring)."""
+    import pandas as pd
+
+    if values and all(_INT.match(v) for v in values):
+        return pd.Series([int(v) for v in values], dtype="Int64")
+    if values and all(_DATE.match(v) for v in values):
         try:
             dates = pa.array(values, pa.string()).cast(pa.date32())
         except (pa.ArrowInvalid, ValueError):  # 2024-02-30 looks like a date and is not
