@@ -27,10 +27,13 @@ Data flows one way::
   query/          answers: partitions(), health() (HealthRules), prune(filters), where.py (SQL),
                   expression.py (pyarrow Expressions as DNF),
                   drift.py (schema versions, changes, unified schema; arrow_types.py)
+  report/         the HTML report: page.py gathers the answers and aggregates, figures.py
+                  draws them (matplotlib, inline SVG), groups.py the partition/time axis
 
 Imports point down only: ``entries`` and ``fields`` at the bottom, then ``sources``,
-``engine``, ``query`` (Arrow in, DataFrames out), ``catalogue``, ``scan`` (the entry
-points) and ``__main__`` at the top.
+``engine``, ``query`` (Arrow in, DataFrames out), ``catalogue``, ``report`` (a catalogue
+in, a page out; ``Catalogue.report`` imports it when called), ``scan`` (the entry points)
+and ``__main__`` at the top.
 
 Public API: :func:`build_catalogue`, :func:`scan_file`, :class:`Catalogue`,
 :class:`HealthRules`, :class:`ScanError`, :class:`SchemaConflict`. ``python -m scanner --help`` is the command line.

@@ -7,7 +7,8 @@ import os
 import re
 import signal
 import sys
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from contextlib import ExitStack, contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 
 #: Set (a plain store: the interpreter runs no signal handler in between) once the command is
@@ -48,6 +49,7 @@ from scanner.engine.local import pool  # noqa: E402
 from scanner.entries import HIVE_NULL, Selection  # noqa: E402
 from scanner.errors import ScanError, SchemaConflict  # noqa: E402
 from scanner.incremental import SUMMARY_TOP, normalized_roots, truncated, unchanged_summary  # noqa: E402
+from scanner.index_format import is_dataset_path  # noqa: E402
 from scanner.query.where import parse_where  # noqa: E402
 from scanner.report import check_report_path  # noqa: E402
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY  # noqa: E402
@@ -159,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "wins over --include)")
     parser.add_argument("-w", "--workers", type=_positive, metavar="N",
                         help="worker processes (default: the cores this process may use)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="scan on a running dask scheduler (tcp://host:8786): object-store prefixes are "
+                             "listed and footers read in tasks on its workers, each running this engine on its "
+                             "machine (--workers: processes per task); local paths must be readable there at "
+                             "the same path (pip install 'rugo[dask]')")
+    parser.add_argument("--dask-local", type=_positive, metavar="N",
+                        help="start a dask LocalCluster of N worker processes (one thread each) for this scan "
+                             "and scan on it, as with --scheduler")
     parser.add_argument("--mode", choices=("tail", "full"), default="tail",
                         help="copy each file's tail into shared memory (default), or whole "
                              "files when they fit in a block")
@@ -289,11 +299,17 @@ def _check_roots(paths: Sequence[str]) -> None:
 def _check_output(path: str, force: bool) -> bool:
     """Refuse an ``--output`` that would destroy data or cannot be written, before scanning;
     whether it is a scanner index already."""
-    if os.path.isdir(path):
-        raise ScanError(f"--output {path} is a directory; name the index file")
     from scanner.catalogue.index import is_index
 
+    if os.path.isdir(path) and not is_dataset_path(path):
+        raise ScanError(f"--output {path} is a directory; name the index file (or end it with / for a "
+                        "partitioned index)")
     indexed = os.path.lexists(path) and is_index(path)
+    if os.path.isdir(path) and not indexed and os.listdir(path) and not force:
+        raise ScanError(f"--output {path} is a directory that is not empty and not a scanner index; refusing to "
+                        "write into it (choose another path, or --force)")
+    if os.path.isdir(path):
+        return indexed
     if os.path.lexists(path) and not force and not indexed:
         raise ScanError(f"--output {path} exists and is not a scanner index; refusing to overwrite it "
                         "(choose another path, or --force to replace it)")
@@ -331,6 +347,32 @@ def _unchanged(args: argparse.Namespace) -> Optional[Dict[str, Any]]:
     return summary
 
 
+@contextmanager
+def _executor(args: argparse.Namespace) -> Iterator[Any]:
+    """The dask executor of ``--scheduler`` / ``--dask-local`` (None: the local engine);
+    its client, and a local cluster, closed on the way out."""
+    if not args.scheduler and not args.dask_local:
+        yield None
+        return
+    if args.scheduler and args.dask_local:
+        raise ScanError("give --scheduler or --dask-local, not both")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ScanError("--scheduler and --dask-local need dask.distributed: pip install 'rugo[dask]'") from None
+    with ExitStack() as stack:
+        if args.dask_local:
+            cluster = stack.enter_context(LocalCluster(n_workers=args.dask_local, threads_per_worker=1,
+                                                       processes=True, dashboard_address=":0"))
+            client = stack.enter_context(Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(Client(args.scheduler))  # dask's connect timeout (30 s)
+            except OSError as exc:
+                raise ScanError(f"cannot reach the dask scheduler at {args.scheduler}: {exc}") from None
+        yield client.get_executor()
+
+
 def _hints(args: argparse.Namespace, fallback: Optional[str]) -> Optional[str]:
     """``--index-hints``, else ``fallback``: the ``--output`` index of a full scan (a rescan
     reads again only changed objects, whose recorded footer lengths are stale, and failed
@@ -347,8 +389,8 @@ def _hints(args: argparse.Namespace, fallback: Optional[str]) -> Optional[str]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; return the exit status.
 
-    Every process it started (workers, the multiprocessing resource tracker) has ended
-    when it returns.
+    Every process it started (workers; run as ``python -m scanner``, the multiprocessing
+    resource tracker too) has ended when it returns.
     """
     global _FINISHING
     if _AS_COMMAND:  # one scan per process: spawned workers (see pool.START_METHOD)
@@ -367,7 +409,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if _AS_COMMAND:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _stop_resource_tracker()
+            _stop_resource_tracker()  # called from Python, others may share it (a dask cluster's processes)
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:
@@ -401,13 +443,16 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         indexed = bool(args.output) and _check_output(args.output, args.force)
         paths = given + listed
         earlier = args.output if indexed and not args.full else None  # a rescan reuses it
-        catalogue = scanner.build_catalogue(
-            paths, workers=args.workers, mode=args.mode, detail=args.detail,
-            progress=False if args.no_progress else None, shm_bytes=args.shm_bytes,
-            storage_options=storage_options(args, paths), concurrency=args.concurrency,
-            index_hints=_hints(args, args.output if indexed and earlier is None else None),
-            include=args.include, exclude=args.exclude,
-            ignore=[path for path in (args.output, args.report) if path], missing_ok=True, previous=earlier)
+        with _executor(args) as executor:
+            catalogue = scanner.build_catalogue(
+                paths, workers=args.workers, mode=args.mode, detail=args.detail,
+                progress=False if args.no_progress else None, shm_bytes=args.shm_bytes,
+                storage_options=storage_options(args, paths), concurrency=args.concurrency,
+                index_hints=_hints(args, args.output if indexed and earlier is None else None),
+                include=args.include, exclude=args.exclude,
+                ignore=[path for path in (args.output, args.report) if path], missing_ok=True, previous=earlier,
+                executor=executor, parts_dir=args.output if executor is not None and args.output
+                and is_dataset_path(args.output) else None)
         rescan = catalogue.rescan
         if rescan is not None and rescan.reason:
             print(f"scanner: {rescan.reason}", file=sys.stderr)

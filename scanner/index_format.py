@@ -6,7 +6,10 @@ whether a rescan has anything to do before it imports pyarrow and pandas
 """
 from __future__ import annotations
 
-__all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "READABLE_FORMATS"]
+import os
+from typing import Union
+
+__all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "READABLE_FORMATS", "MANIFEST", "is_dataset_path"]
 
 #: Key of the index file's key/value metadata that describes the index (JSON).
 INDEX_METADATA_KEY = "rugo.scanner"
@@ -19,3 +22,14 @@ INDEX_METADATA_KEY = "rugo.scanner"
 INDEX_FORMAT = 3
 #: Versions :meth:`scanner.Catalogue.read` understands.
 READABLE_FORMATS = (1, 2, 3)
+
+#: A partitioned index is a directory of part files (each a Parquet index of some files)
+#: and this manifest: the index's metadata, and its parts in order.
+MANIFEST = "_rugo_index.json"
+
+
+def is_dataset_path(path: Union[str, "os.PathLike[str]"]) -> bool:
+    """Whether ``path`` names a partitioned index: an existing directory, or a path ending
+    with a separator (``--output idx/``)."""
+    text = os.fspath(path)
+    return os.path.isdir(text) or text.endswith(("/", os.sep))

@@ -6,21 +6,24 @@
 from __future__ import annotations
 
 import os
+import secrets
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rugo.remote import is_url
 from scanner.catalogue import Catalogue
-from scanner.catalogue.index import metadata_of
+from scanner.catalogue.frames import partition_columns
+from scanner.catalogue.index import index_metadata, metadata_of, part_name
 from scanner.engine.batches import parse
+from scanner.engine.executor import TaskOptions, distributed_lister, executor_shape, scan_on
 from scanner.engine.local.coordinator import check_options, scan, scan_inline
 from scanner.engine.local.shm import DEFAULT_CAP_BYTES
 from scanner.engine.results import Results, Tables
-from scanner.entries import Selection
+from scanner.entries import FileEntry, Selection
 from scanner.errors import ScanError
 from scanner.incremental import IDENTITY, Rescan, Split, merge, normalized_roots, plan
 from scanner.sources import discover, iter_entries
@@ -39,7 +42,8 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
                     index_hints: Union[PathLike, "Catalogue", None] = None,
                     include: Sequence[str] = (), exclude: Sequence[str] = (),
                     ignore: Sequence[PathLike] = (), missing_ok: bool = False,
-                    previous: Union[PathLike, "Catalogue", None] = None) -> Catalogue:
+                    previous: Union[PathLike, "Catalogue", None] = None,
+                    executor: Optional[Executor] = None, parts_dir: Optional[PathLike] = None) -> Catalogue:
     """Catalogue every file below ``paths``.
 
     Parameters
@@ -84,6 +88,19 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
         lesser detail or of an older format, or a path that is not there, makes it a full
         scan; ``rescan.reason`` says why.
 
+    executor : concurrent.futures.Executor, optional
+        Scan in tasks on it (a stdlib pool, or ``dask.distributed.Client(...).get_executor()``
+        for a cluster; :mod:`scanner.engine.executor`): the entries are cut into tasks by
+        work, each task runs this engine on its machine (``workers``: the worker processes
+        each task may start there; default: that machine's cores over its task slots), and
+        object-store prefixes are listed in tasks too. Local paths must be readable by the
+        executor's workers at the same path. The catalogue equals a local scan's.
+    parts_dir : path, optional
+        With ``executor``: each task also writes its rows as one part of a partitioned
+        index in this directory (a full scan; a rescan leaves the writing to
+        :meth:`Catalogue.write`), and ``catalogue.write(parts_dir)`` then only writes the
+        manifest that makes them the index.
+
     Returns
     -------
     Catalogue
@@ -105,30 +122,30 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
     earlier, identity, rescan = _previous(previous, roots, detail)
     split = Split(identity) if identity is not None else None
     selection = Selection(include, exclude, ignore=[os.path.abspath(os.fspath(p)) for p in ignore])
-    if any(is_url(os.fspath(p)) for p in paths):
-        # listings come whole (paged by fsspec); the hints of an earlier index need them all
-        listed = discover(paths, storage_options, selection, missing_ok)
-        feed = Feed.of(split.filter(listed) if split is not None else listed)
-        hints = footer_hints(feed.entries, index_hints) if index_hints is not None else None
-    else:  # the walk goes on on a thread while the first files are read and parsed
-        walk = iter_entries(paths, storage_options, selection, missing_ok)
-        feed, hints = Feed(split.filter(walk) if split is not None else walk), None
+    parts: Optional[Tuple[str, List[str]]] = None
     try:
-        results = scan(feed, workers=workers, mode=mode, detail=detail, shm_bytes=shm_bytes, progress=progress,
-                       storage_options=storage_options, concurrency=concurrency, hints=hints)
-        entries = results.completed(feed.wait())
+        if executor is not None:
+            writer = _PartWriter(os.fspath(parts_dir), detail, roots, run=secrets.token_hex(4)) \
+                if parts_dir is not None and split is None else None
+            entries, tables, retried, parts = _scan_on(executor, paths, workers, mode, detail, shm_bytes, progress,
+                                                       storage_options, concurrency, index_hints, selection,
+                                                       missing_ok, split, writer)
+        else:
+            entries, tables, retried = _scan_here(paths, workers, mode, detail, shm_bytes, progress,
+                                                  storage_options, concurrency, index_hints, selection, missing_ok,
+                                                  split)
         if isinstance(earlier, Future):  # read on a thread while the lake was walked and scanned
             earlier = earlier.result()
     finally:
-        feed.close()
         if isinstance(earlier, Future):
             earlier.cancel()
     if split is None:
-        catalogue = Catalogue.from_tables(entries, results.tables(), detail, selection.skipped, results.retried)
+        catalogue = Catalogue.from_tables(entries, tables, detail, selection.skipped, retried)
     else:
-        catalogue = _merged(split, entries, earlier, results, detail, selection.skipped)
+        catalogue = _merged(split, entries, earlier, tables, retried, detail, selection.skipped)
     catalogue = catalogue._without_indexes()
     catalogue.roots = roots
+    catalogue.written_parts = parts
     seconds = time.perf_counter() - started
     if split is None:
         catalogue.seconds_per_file = seconds / max(1, len(entries))
@@ -140,6 +157,73 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
             rescan.estimate_saving(earlier.seconds_per_file, len(split.entries))
     catalogue.rescan = rescan
     return catalogue
+
+
+def _scan_here(paths: Sequence[PathLike], workers: Optional[int], mode: str, detail: str, shm_bytes: int,
+               progress: Optional[bool], storage_options: Optional[Dict[str, Any]], concurrency: int,
+               index_hints: Union[PathLike, Catalogue, None], selection: Selection, missing_ok: bool,
+               split: Optional[Split]) -> Tuple[List[FileEntry], Tables, int]:
+    """The local engine: the entries as scanned, the rows and the files retried."""
+    if any(is_url(os.fspath(p)) for p in paths):
+        # listings come whole (paged by fsspec); the hints of an earlier index need them all
+        listed = discover(paths, storage_options, selection, missing_ok)
+        feed = Feed.of(split.filter(listed) if split is not None else listed)
+        hints = footer_hints(feed.entries, index_hints) if index_hints is not None else None
+    else:  # the walk goes on on a thread while the first files are read and parsed
+        walk = iter_entries(paths, storage_options, selection, missing_ok)
+        feed, hints = Feed(split.filter(walk) if split is not None else walk), None
+    try:
+        results = scan(feed, workers=workers, mode=mode, detail=detail, shm_bytes=shm_bytes, progress=progress,
+                       storage_options=storage_options, concurrency=concurrency, hints=hints)
+        return results.completed(feed.wait()), results.tables(), results.retried
+    finally:
+        feed.close()
+
+
+def _scan_on(executor: Executor, paths: Sequence[PathLike], workers: Optional[int], mode: str, detail: str,
+             shm_bytes: int, progress: Optional[bool], storage_options: Optional[Dict[str, Any]], concurrency: int,
+             index_hints: Union[PathLike, Catalogue, None], selection: Selection, missing_ok: bool,
+             split: Optional[Split], writer: Optional["_PartWriter"]
+             ) -> Tuple[List[FileEntry], Tables, int, Optional[Tuple[str, List[str]]]]:
+    """:func:`_scan_here` in tasks on ``executor`` (:mod:`scanner.engine.executor`): local
+    trees walked here, object-store prefixes listed in tasks; with ``writer``, the parts
+    of a partitioned index the tasks wrote too."""
+    slots, processes = executor_shape(executor, workers)
+    if any(is_url(os.fspath(p)) for p in paths):  # listed in tasks, whole: then cut by work, with hints
+        listed = discover(paths, storage_options, selection, missing_ok, list_remote=distributed_lister(executor))
+        entries: Any = list(split.filter(listed)) if split is not None else listed
+        hints = footer_hints(entries, index_hints) if index_hints is not None else None
+    else:  # walked here, tasks submitted as the walk goes on
+        walk = iter_entries(paths, storage_options, selection, missing_ok)
+        entries, hints = split.filter(walk) if split is not None else walk, None
+    if writer is not None:
+        if not isinstance(entries, list):  # every part holds every partition key: the keys first
+            entries = list(entries)
+        os.makedirs(writer.directory, exist_ok=True)
+        writer = writer._replace(keys=tuple(partition_columns(entries)))
+    options = TaskOptions(mode, detail, shm_bytes, storage_options, concurrency, processes, writer)
+    completed, tables, retried, parts = scan_on(executor, entries, options, slots, hints, progress)
+    if not completed:  # nothing to scan: the local engine's empty tables
+        return (*_scan_here([], workers, mode, detail, shm_bytes, progress, storage_options, concurrency, None,
+                            selection, missing_ok, None), None)
+    return completed, tables, retried, (writer.directory, parts) if writer is not None else None
+
+
+class _PartWriter(NamedTuple):
+    """Writes a task's rows as a part of a partitioned index (picklable: runs in the task)."""
+
+    directory: str
+    detail: str
+    roots: Sequence[str]
+    keys: Tuple[str, ...] = ()
+    run: str = ""
+
+    def __call__(self, entries: List[FileEntry], tables: Tables, number: int) -> str:
+        catalogue = Catalogue.from_tables(entries, tables, self.detail, keys=self.keys)._without_indexes()
+        catalogue.roots = list(self.roots)
+        name = part_name(self.run, number)
+        catalogue.write_part(self.directory, name)
+        return name
 
 
 def _account(rescan: Rescan, split: Split, identity: pa.Table, earlier: Catalogue, catalogue: Catalogue,
@@ -168,6 +252,15 @@ def _previous(previous: Union[PathLike, Catalogue, None], roots: Sequence[str], 
         return previous, previous._current()["files"], Rescan(previous.path)
     name = os.fspath(previous)
     missing = Rescan(name, f"no earlier index at {name}: full scan")
+    if os.path.isdir(name):  # a partitioned index: read whole, then as a catalogue
+        meta = index_metadata(name)
+        if meta is None:
+            return None, None, missing
+        reason = plan(meta.get("format"), meta.get("roots") or [], meta["detail"], roots, detail)
+        if reason:
+            return None, None, Rescan(name, reason)
+        earlier = Catalogue.read(name)
+        return earlier, earlier._current()["files"], Rescan(name)
     try:  # one handle for every read: a scan replacing the index meanwhile cannot mix two of them
         source = pa.OSFile(name)
     except OSError:
@@ -196,15 +289,15 @@ def _previous(previous: Union[PathLike, Catalogue, None], roots: Sequence[str], 
     return future, identity, Rescan(name)
 
 
-def _merged(split: Split, scanned_entries: Sequence[Any], earlier: Catalogue, results: Results, detail: str,
-            skipped: Dict[str, int]) -> Catalogue:
+def _merged(split: Split, scanned_entries: Sequence[Any], earlier: Catalogue, tables: Tables, retried: int,
+            detail: str, skipped: Dict[str, int]) -> Catalogue:
     """The catalogue of a rescan: the earlier rows of reused files, new rows of the rest."""
     entries = list(split.entries)
     for position, entry in zip((i for i, row in enumerate(split.reused_rows) if row < 0), scanned_entries):
         entries[position] = entry  # as fetching completed it (HTTP objects' sizes)
-    files, columns, row_groups = merge(split, earlier._current(), results.tables()._asdict(), detail)
+    files, columns, row_groups = merge(split, earlier._current(), tables._asdict(), detail)
     files = files.add_column(0, "file_id", pa.array(range(len(entries)), pa.int64()))
-    return Catalogue.from_tables(entries, Tables(files, columns, row_groups), detail, skipped, results.retried)
+    return Catalogue.from_tables(entries, Tables(files, columns, row_groups), detail, skipped, retried)
 
 
 def scan_file(path: PathLike, *, mode: str = "tail", detail: str = "columns",

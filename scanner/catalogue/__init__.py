@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -31,7 +32,8 @@ import pyarrow.parquet as pq
 from scanner.catalogue.bounds import decode_bound, encode_bound
 from scanner.catalogue.frames import (ARROW_TYPES, Part, files_fields, from_frame, from_index, index_arrays, nest,
                                       partition_columns, sorted_by_file, to_frame, unnest)
-from scanner.catalogue.index import (INDEX_FORMAT, INDEX_METADATA_KEY, READABLE_FORMATS, is_index, metadata_of,
+from scanner.catalogue.index import (INDEX_FORMAT, INDEX_METADATA_KEY, MANIFEST, READABLE_FORMATS, index_metadata,
+                                     is_dataset_path, is_index, metadata_of, part_name, write_manifest,
                                      write_atomically)
 from scanner.engine.results import Results, Tables
 from scanner.entries import SKIP_INDEX, FileEntry
@@ -106,6 +108,9 @@ class Catalogue:
         self.seconds_per_file: Optional[float] = None
         #: what an incremental rescan did (:class:`scanner.incremental.Rescan`), else None
         self.rescan: Any = None
+        #: ``(directory, part names)``: the parts of a partitioned index the scan's tasks
+        #: wrote; :meth:`write` to that directory then writes only the manifest
+        self.written_parts: Optional[Tuple[str, List[str]]] = None
 
     @classmethod
     def _of_parts(cls, files: Part, columns: Part, row_groups: Part, detail: str,
@@ -180,8 +185,10 @@ class Catalogue:
 
     @classmethod
     def from_tables(cls, entries: Sequence[FileEntry], tables: Tables, detail: str = "columns",
-                    skipped: Optional[Dict[str, int]] = None, retried: int = 0) -> "Catalogue":
-        """The catalogue of the discovered entries and an engine's Arrow tables."""
+                    skipped: Optional[Dict[str, int]] = None, retried: int = 0,
+                    keys: Optional[Sequence[str]] = None) -> "Catalogue":
+        """The catalogue of the discovered entries and an engine's Arrow tables (``keys``:
+        the hive partition keys, in order, when they are those of a larger listing)."""
         plain = tables.files.drop_columns(["file_id"])
         error_type = plain.column("error_type")
         # one transposition of the entries, then a column each (-1: unknown, null here)
@@ -200,14 +207,14 @@ class Catalogue:
             "etag": pa.array(etags, pa.string()),
             "status": pc.if_else(pc.is_null(error_type), "ok", "error").cast(pa.string()),
         }
-        partitions = partition_columns(entries)
+        partitions = partition_columns(entries, keys)
         for name, values in {**listed, **{k: pa.array(v, pa.string()) for k, v in partitions.items()}}.items():
             plain = plain.append_column(name, values)
         return cls._of_parts(plain, tables.columns, tables.row_groups, detail, list(partitions), skipped, retried)
 
     def to_arrow(self) -> pa.Table:
         """The index as an Arrow table: one row per file, ``columns`` / ``row_groups`` nested."""
-        return pa.concat_tables(self._index_slices(None))
+        return pa.concat_tables(self._index_slices(None, self._index_meta(None)))
 
     def write(self, path: PathLike, summary: Optional[Dict[str, Any]] = None) -> None:
         """Write the Parquet index to ``path`` atomically (temporary file, fsync, rename).
@@ -218,11 +225,45 @@ class Catalogue:
         ``summary``: this catalogue's ``summary(SUMMARY_TOP)``, when the caller made it
         already (the index keeps it; see :mod:`scanner.incremental`).
         """
-        write_atomically(self._index_slices(INDEX_SLICE_FILES, summary), path)
+        if is_dataset_path(path):
+            self._write_partitioned(os.fspath(path), summary)
+        else:
+            write_atomically(self._index_slices(INDEX_SLICE_FILES, self._index_meta(summary)), path)
 
-    def _index_slices(self, files_per_slice: Optional[int], summary: Optional[Dict[str, Any]] = None
-                      ) -> Iterator[pa.Table]:
-        """The index as tables of ``files_per_slice`` files each (``None``: one table)."""
+    def _write_partitioned(self, directory: str, summary: Optional[Dict[str, Any]]) -> None:
+        """A partitioned index: part files of :data:`INDEX_SLICE_FILES` files each (or the
+        parts the scan's tasks wrote there: :attr:`written_parts`), then the manifest."""
+        os.makedirs(directory, exist_ok=True)
+        meta = self._index_meta(summary)
+        written = self.written_parts
+        if written is not None and os.path.realpath(written[0]) == os.path.realpath(directory):
+            names = list(written[1])
+        else:
+            run, names = secrets.token_hex(4), []
+            for number, table in enumerate(self._index_slices(INDEX_SLICE_FILES, self.part_meta())):
+                names.append(part_name(run, number))
+                write_atomically([table], os.path.join(directory, names[-1]))
+        write_manifest(directory, meta, names)
+
+    def _index_meta(self, summary: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+        """The index's own metadata (:data:`INDEX_METADATA_KEY`): format, detail, roots, the
+        listing digest and the summary of an unchanged rescan (:mod:`scanner.incremental`)."""
+        digest = catalogue_digest(self._current()["files"], self.skipped, self.detail) if self.roots else None
+        return {**self.part_meta(), "skipped": self.skipped, "seconds_per_file": self.seconds_per_file,
+                "listing_digest": digest, "summary": (summary or self.summary(SUMMARY_TOP)) if digest else None}
+
+    def part_meta(self) -> Dict[str, Any]:
+        """The metadata of a part of a partitioned index: enough to read it alone."""
+        return {"format": INDEX_FORMAT, "detail": self.detail, "partition_columns": self.partition_columns,
+                "roots": self.roots}
+
+    def write_part(self, directory: PathLike, name: str) -> None:
+        """Write this catalogue as one part of a partitioned index (a scan's task does)."""
+        write_atomically(self._index_slices(INDEX_SLICE_FILES, self.part_meta()), os.path.join(directory, name))
+
+    def _index_slices(self, files_per_slice: Optional[int], meta: Dict[str, Any]) -> Iterator[pa.Table]:
+        """The index as tables of ``files_per_slice`` files each (``None``: one table), with
+        ``meta`` as their :data:`INDEX_METADATA_KEY` metadata."""
         parts = self._current()
         files = parts["files"]
         count = len(files)
@@ -230,14 +271,7 @@ class Catalogue:
         nested = [("columns", COLUMNS)] + ([("row_groups", ROW_GROUPS)] if self.detail == "row_groups" else [])
         rows = {name: sorted_by_file(parts[name]) for name, _ in nested}
         owners = {name: part.column("file_id").to_numpy() for name, part in rows.items()}
-        digest = catalogue_digest(files, self.skipped, self.detail) if self.roots else None
-        meta = {INDEX_METADATA_KEY: json.dumps({"format": INDEX_FORMAT, "detail": self.detail,
-                                                "partition_columns": self.partition_columns,
-                                                "skipped": self.skipped, "roots": self.roots,
-                                                "seconds_per_file": self.seconds_per_file,
-                                                "listing_digest": digest,
-                                                "summary": (summary or self.summary(SUMMARY_TOP)) if digest
-                                                else None})}
+        meta = {INDEX_METADATA_KEY: json.dumps(meta)}
         step = files_per_slice or max(count, 1)
         for first in range(0, max(count, 1), step):
             size = min(step, count - first)
@@ -264,8 +298,23 @@ class Catalogue:
             version does not know (written by a newer one).
         """
         path = os.fspath(path)
+        if os.path.isdir(path):
+            return cls._read_partitioned(path)
         with pa.OSFile(path) as source:
             return cls.read_parquet(pq.ParquetFile(source), path)
+
+    @classmethod
+    def _read_partitioned(cls, directory: str) -> "Catalogue":
+        """:meth:`read` of a partitioned index: its manifest's parts, in order, as one."""
+        meta = index_metadata(directory)
+        if meta is None:
+            raise ScanError(f"{directory}: not a scanner index (a directory without a readable {MANIFEST})")
+        cls._check_format(meta, directory)
+        tables = [pq.read_table(os.path.join(directory, name), use_threads=False) for name in meta["parts"]]
+        table = pa.concat_tables(tables, promote_options="permissive") if tables else None
+        if table is None:
+            raise ScanError(f"{directory}: a partitioned index without parts")
+        return cls._from_index_table(table, meta, directory)
 
     @classmethod
     def read_parquet(cls, parquet: pq.ParquetFile, path: str) -> "Catalogue":
@@ -273,12 +322,22 @@ class Catalogue:
         meta = metadata_of(parquet.schema_arrow)
         if meta is None:
             raise ScanError(f"{path}: not a scanner index (no {INDEX_METADATA_KEY} metadata)")
+        cls._check_format(meta, path)
+        # one nested column holds most: threads only add contention
+        return cls._from_index_table(parquet.read(use_threads=False), meta, path)
+
+    @staticmethod
+    def _check_format(meta: Dict[str, Any], path: str) -> None:
         version = meta.get("format")
         if version not in READABLE_FORMATS:
             raise ScanError(f"{path}: a scanner index of format {version!r}, which this version of rugo cannot read "
                             f"(it reads formats {', '.join(map(str, READABLE_FORMATS))}): upgrade rugo, or scan "
                             "the lake again")
-        table = parquet.read(use_threads=False)  # one nested column holds most: threads only add contention
+
+    @classmethod
+    def _from_index_table(cls, table: pa.Table, meta: Dict[str, Any], path: str) -> "Catalogue":
+        """The catalogue of an index's rows (one file's, or a partitioned index's parts)."""
+        version = meta["format"]
         partitions = meta["partition_columns"]
         for added, kind in (("etag", "str"), ("schema_columns", "category"), ("ctime_ns", "int"),
                             ("inode", "int")):  # not in older indexes

@@ -136,11 +136,20 @@ def files_fields(partition_columns: Sequence[str]) -> Tuple[Field, ...]:
     return FILES + tuple(Field(name, "str", "hive partition value") for name in partition_columns)
 
 
-def partition_columns(entries: Sequence[FileEntry]) -> Dict[str, List[Optional[str]]]:
-    """One list of values per partition key, keys in first-seen order.
+def partition_columns(entries: Sequence[FileEntry], keys: Optional[Sequence[str]] = None
+                      ) -> Dict[str, List[Optional[str]]]:
+    """One list of values per partition key, keys in first-seen order (or ``keys``, the
+    keys of a larger listing these entries are part of, as :func:`partition_columns`
+    named them).
 
     A key named like a fixed ``files`` column becomes ``partition_<key>``.
     """
+    if keys is not None:
+        fixed = {f.name for f in FILES}
+        raw = {(key[len("partition_"):] if key.startswith("partition_") and key[len("partition_"):] in fixed
+                else key): key for key in keys}
+        found = [dict(e.partitions) for e in entries]
+        return {column: [p.get(key) for p in found] for key, column in raw.items()}
     if not any(e.partitions for e in entries):  # no hive directory anywhere
         return {}
     as_dict: Dict[Any, Dict[str, Optional[str]]] = {}  # the files of a directory share its partitions

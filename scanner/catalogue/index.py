@@ -1,4 +1,5 @@
-"""The index file: one Parquet file per catalogue, written atomically, with its format.
+"""The index file: one Parquet file per catalogue, written atomically, with its format; or
+a partitioned index: a directory of such files (parts) and a manifest (:data:`MANIFEST`).
 
 Key/value metadata :data:`INDEX_METADATA_KEY` holds ``{"format": ..., "detail": ...,
 "partition_columns": [...], "skipped": {...}, "roots": [...], "seconds_per_file": ...}``
@@ -10,17 +11,17 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Iterable, Optional, Union
+from typing import Iterable, List, Optional, Union
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scanner.atomic import replacing
-from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY, READABLE_FORMATS
+from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY, MANIFEST, READABLE_FORMATS, is_dataset_path
 
-__all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "READABLE_FORMATS", "NESTED_PREFIXES", "nested_name", "is_index",
-           "index_metadata",
-           "metadata_of", "write_atomically"]
+__all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "READABLE_FORMATS", "NESTED_PREFIXES", "MANIFEST", "nested_name",
+           "is_index", "index_metadata", "is_dataset_path", "part_name", "write_manifest", "metadata_of",
+           "write_atomically"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -41,17 +42,45 @@ def nested_name(table: str, name: str, format: int = INDEX_FORMAT) -> str:
 
 
 def is_index(path: PathLike) -> bool:
-    """Whether ``path`` is a Parquet index written by :meth:`Catalogue.write` (False if unreadable)."""
+    """Whether ``path`` is an index written by :meth:`Catalogue.write`: a Parquet file, or a
+    partitioned index's directory (False if unreadable)."""
     return index_metadata(path) is not None
 
 
 def index_metadata(path: PathLike) -> Optional[dict]:
     """The index's own metadata (format, detail, roots...) as written by
-    :meth:`Catalogue.write`; None when ``path`` is not an index (or cannot be read)."""
+    :meth:`Catalogue.write` (of a partitioned index: its manifest, with ``parts``); None
+    when ``path`` is not an index (or cannot be read)."""
     try:
+        if os.path.isdir(path):
+            with open(os.path.join(path, MANIFEST), "rb") as f:
+                meta = json.loads(f.read())
+            return meta if isinstance(meta, dict) and isinstance(meta.get("parts"), list) else None
         return metadata_of(pq.read_schema(os.fspath(path)))
     except Exception:  # not Parquet, not readable, not JSON: not an index
         return None
+
+
+def part_name(run: str, number: int) -> str:
+    """The file name of a part of a partitioned index (``run``: one write's id)."""
+    return f"part-{run}-{number:05d}.parquet"
+
+
+def write_manifest(directory: PathLike, meta: dict, parts: List[str]) -> None:
+    """Make ``parts`` (written already, in order) the partitioned index at ``directory``:
+    its manifest replaced atomically, then the parts of earlier writes removed. A reader
+    of the manifest sees the old index or the new one; ``DIR/*.parquet`` globs (duckdb)
+    see only the new parts once this returns."""
+    directory = os.fspath(directory)
+    with replacing(os.path.join(directory, MANIFEST)) as f:
+        f.write(json.dumps({**meta, "parts": parts}).encode())
+    keep = set(parts)
+    for name in os.listdir(directory):
+        if name.startswith("part-") and name.endswith(".parquet") and name not in keep:
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:  # another writer removed it first
+                pass
 
 
 def metadata_of(schema: pa.Schema) -> Optional[dict]:

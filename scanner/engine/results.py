@@ -46,6 +46,18 @@ class Tables(NamedTuple):
     row_groups: pa.Table
 
 
+def completed(entries: Sequence[Any], objects: Dict[int, Tuple[int, int, Optional[str]]]) -> List[Any]:
+    """``entries`` with the size, mtime and ETag fetches told (``objects``: file id ->
+    them) where the listing did not say."""
+    done = list(entries)
+    for file_id, (size, mtime_ns, etag) in objects.items():
+        entry = done[file_id]
+        done[file_id] = entry._replace(size=entry.size if entry.size >= 0 else size,
+                                       mtime_ns=entry.mtime_ns if entry.mtime_ns >= 0 else mtime_ns,
+                                       etag=entry.etag if entry.etag is not None else etag)
+    return done
+
+
 class Results:
     """What an engine gathered for ``count`` discovered files.
 
@@ -98,13 +110,7 @@ class Results:
     def completed(self, entries: Sequence[Any]) -> List[Any]:
         """``entries`` (:class:`~scanner.entries.FileEntry`) with what fetches told where the
         listing did not say (size, mtime, ETag of HTTP objects)."""
-        done = list(entries)
-        for file_id, (size, mtime_ns, etag) in self.objects.items():
-            entry = done[file_id]
-            done[file_id] = entry._replace(size=entry.size if entry.size >= 0 else size,
-                                           mtime_ns=entry.mtime_ns if entry.mtime_ns >= 0 else mtime_ns,
-                                           etag=entry.etag if entry.etag is not None else etag)
-        return done
+        return completed(entries, self.objects)
 
     def tables(self) -> Tables:
         """The rows of every table, in discovery order (see :class:`Tables`).

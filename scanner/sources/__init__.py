@@ -9,7 +9,7 @@ store prefixes listed and HTTP(S) URLs taken as objects
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Iterator, List, Mapping, Optional, Set, Union
+from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Set, Union
 
 from scanner.entries import FileEntry, Selection
 from scanner.sources.local import walk_root
@@ -17,16 +17,20 @@ from scanner.sources.local import walk_root
 __all__ = ["discover", "iter_entries"]
 
 
+#: Lists a prefix or object URL: ``(url, storage_options, selection) -> entries``.
+Lister = Callable[[str, Optional[Mapping[str, Any]], Selection], List[FileEntry]]
+
+
 def discover(paths: Iterable[Union[str, "os.PathLike[str]"]],
              storage_options: Optional[Mapping[str, Any]] = None, selection: Optional[Selection] = None,
-             missing_ok: bool = False) -> List[FileEntry]:
+             missing_ok: bool = False, list_remote: Optional[Lister] = None) -> List[FileEntry]:
     """All of :func:`iter_entries` as a list (same arguments)."""
-    return list(iter_entries(paths, storage_options, selection, missing_ok))
+    return list(iter_entries(paths, storage_options, selection, missing_ok, list_remote))
 
 
 def iter_entries(paths: Iterable[Union[str, "os.PathLike[str]"]],
                  storage_options: Optional[Mapping[str, Any]] = None, selection: Optional[Selection] = None,
-                 missing_ok: bool = False) -> Iterator[FileEntry]:
+                 missing_ok: bool = False, list_remote: Optional[Lister] = None) -> Iterator[FileEntry]:
     """List the files below ``paths`` (directories are walked, files taken as they are).
 
     Parameters
@@ -43,6 +47,9 @@ def iter_entries(paths: Iterable[Union[str, "os.PathLike[str]"]],
     missing_ok : bool
         A local path that does not exist becomes an error row (``FileNotFoundError``)
         instead of a :class:`ScanError` (paths read from a list, such as ``--from-file``).
+    list_remote : callable, optional
+        Lists a URL instead of :func:`~scanner.sources.objectstore.list_url` (same
+        arguments and result): a distributed listing.
 
     Yields
     ------
@@ -65,7 +72,7 @@ def iter_entries(paths: Iterable[Union[str, "os.PathLike[str]"]],
         if isinstance(path, str) and "://" in path:
             from scanner.sources.objectstore import list_url  # fsspec only when a URL is scanned
 
-            listed: Iterable[FileEntry] = list_url(path, storage_options, selection)
+            listed: Iterable[FileEntry] = (list_remote or list_url)(path, storage_options, selection)
         else:
             listed = walk_root(os.path.abspath(path), selection, missing_ok)
         if len(paths) == 1:  # a walk of one root names each file once

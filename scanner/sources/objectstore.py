@@ -171,8 +171,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def list_url(url: str, storage_options: Optional[Mapping[str, Any]] = None,
-             selection: Optional[Selection] = None) -> List[FileEntry]:
+             selection: Optional[Selection] = None, shard: str = "", top_only: bool = False) -> List[FileEntry]:
     """The objects at ``url``: one HTTP(S) object, or every object below a prefix.
+
+    ``shard`` (a sub-prefix of the prefix, ``a=1/b``) lists only below it, and
+    ``top_only`` only the objects directly in the prefix: the parts a distributed listing
+    splits a prefix into (:mod:`scanner.engine.executor`). Partitions and selection rules
+    are those of the whole prefix either way.
 
     Listable protocols (``s3://``, ``gs://``, ...) are listed with ``fs.find(detail=True)``:
     the filesystem pages through the listing; each object's size, ETag and modification
@@ -194,8 +199,11 @@ def list_url(url: str, storage_options: Optional[Mapping[str, Any]] = None,
         fs, root = filesystem_for(url, storage_options)
     except Exception as exc:
         raise ScanError(f"cannot open {url}: {type(exc).__name__}: {_first_line(exc)}") from None
+    below = f"{root.rstrip('/')}/{shard}" if shard else root
     try:
-        found = fs.find(root, detail=True)
+        found = fs.ls(root, detail=True) if top_only else fs.find(below, detail=True)
+        if top_only:
+            found = {info["name"]: info for info in found}
     except Exception as exc:
         failed = classify(exc, url)
         reason = {"FileNotFoundError": "no such bucket or prefix", "PermissionError": "access denied",

@@ -50,7 +50,7 @@ from scanner.fields import DETAILS
 from scanner.sources.feed import Feed
 from scanner.sources.objectstore import DEFAULT_CONCURRENCY, Failed, Fetcher, Job, is_remote
 
-__all__ = ["scan", "scan_inline", "default_workers", "inline_suits", "check_options", "DEPTH",
+__all__ = ["scan", "scan_inline", "default_workers", "inline_suits", "check_options", "progress_bar", "DEPTH",
            "MAX_BATCH_FILES", "INLINE_TAIL_BYTES"]
 
 #: Batches in flight per worker.
@@ -490,7 +490,7 @@ def _scan(feed: Feed, workers: Optional[int], mode: str, detail: str, shm_bytes:
     pool = Pool(detail)  # no process yet: started once the scan proves too large to parse here
     graceful = False
     try:
-        with _progress_bar(None, progress) as bar:
+        with progress_bar(None, progress) as bar:
             _scan_with(feed, workers, mode, detail, shm_bytes, storage_options, concurrency, hints, pool, results,
                        bar)
         graceful = True
@@ -549,7 +549,7 @@ def scan_inline(entries: Sequence[FileEntry], detail: str = "columns", mode: str
     The same tail loader and C parser as the workers use, on a private buffer.
     """
     results = Results(len(entries))
-    with _progress_bar(len(entries), False) as bar:
+    with progress_bar(len(entries), False) as bar:
         loader = _Loader(entries, results, mode, 2**62, bar)
         todo = []
         for i, entry in enumerate(entries):
@@ -635,7 +635,7 @@ class _NoBar:
 
 
 @contextmanager
-def _progress_bar(total: Optional[int], progress: Optional[bool]) -> Iterator[Any]:
+def progress_bar(total: Optional[int], progress: Optional[bool]) -> Iterator[Any]:
     """A tqdm bar on stderr (``progress=None``: only when stderr is a terminal), or none."""
     if not (progress if progress is not None else sys.stderr.isatty()):
         yield _NoBar()
