@@ -258,3 +258,37 @@ def test_cli_partitioned_output(lake: Path, tmp_path: Path, capsys: pytest.Captu
     (tmp_path / "other" / "keep.txt").write_text("data")
     assert main([str(lake), "--no-progress", "-o", str(tmp_path / "other") + "/"]) == 2
     assert "not empty and not a scanner index" in capsys.readouterr().err
+
+
+def test_s3_through_the_cluster(client: "distributed.Client", tmp_path: Path, many_tasks: None) -> None:
+    """A moto S3 prefix listed in tasks (one per sub-prefix, one for the top level) and
+    fetched in tasks: equal to the local engine's scan of it, order and skips included."""
+    import io
+
+    s3fs = pytest.importorskip("s3fs", reason="remote extra not installed")
+    from servers import MotoS3Server
+
+    def parquet(table: pa.Table) -> bytes:
+        buffer = io.BytesIO()
+        pa.parquet.write_table(table, buffer)
+        return buffer.getvalue()
+
+    import pyarrow.parquet  # noqa: F401  (pa.parquet)
+
+    objects = {f"year={2020 + i % 3}/part-{i:02d}.parquet": parquet(pa.table({"a": list(range(i + 1))}))
+               for i in range(12)}
+    objects.update({"top.parquet": parquet(pa.table({"b": ["x"]})), "year=2021/_SUCCESS": b"",
+                    "year=2022/broken.parquet": b"PAR1 not really", "a.parquet": parquet(pa.table({"c": [1.5]}))})
+    with MotoS3Server(tmp_path / "moto.log") as moto:
+        fs = s3fs.S3FileSystem(**moto.storage_options, skip_instance_cache=True)
+        fs.mkdir("lake")
+        for key, data in objects.items():
+            fs.pipe_file(f"lake/data/{key}", data)
+        options = {**moto.storage_options, "config_kwargs": {"retries": {"max_attempts": 1}}}
+        local = build_catalogue("s3://lake/data/", progress=False, storage_options=options, workers=1)
+        spread = build_catalogue("s3://lake/data/", progress=False, storage_options=options,
+                                 executor=client.get_executor())
+    assert_same(spread, local)
+    assert len(spread.files) == len(objects) - 1 and spread.skipped == {"hidden name (starts with . or _)": 1}
+    assert spread.files["file_name"].tolist() == sorted(spread.files["file_name"])  # key order
+    assert (spread.files["status"] == "error").sum() == 1

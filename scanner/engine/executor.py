@@ -45,16 +45,16 @@ from scanner.engine.results import Tables, completed
 from scanner.entries import FileEntry, Selection
 from scanner.errors import ScanError
 
-__all__ = ["TaskOptions", "TaskResult", "scan_task", "plan_tasks", "run_tasks", "executor_shape", "list_shards",
-           "list_task", "concat_tables", "FILE_COST", "OBJECT_COST", "MIN_TASK_COST", "TASKS_PER_SLOT",
-           "TASK_ATTEMPTS"]
+__all__ = ["TaskOptions", "TaskResult", "scan_on", "scan_task", "encode_entries", "decode_entries", "plan_tasks",
+           "run_tasks", "executor_shape", "distributed_lister", "list_shards", "list_task", "concat_tables",
+           "FILE_COST", "OBJECT_COST", "MIN_TASK_COST", "TASKS_PER_SLOT", "TASK_ATTEMPTS"]
 
 #: A local file's fixed cost, in bytes of reading (open, fstat, pread, close, parse setup).
 FILE_COST = 16 * 1024
 #: A remote object's cost, in the same unit: a request's round trip (tens of ms) shared by
 #: the requests a task keeps in flight (``concurrency``): about 0.5 ms, 50 small local files.
 OBJECT_COST = 2**20
-#: No task smaller than this (about 2,000 small local files): a task costs a round trip.
+#: No task smaller than this (about 3,500 small local files): a task costs a round trip.
 MIN_TASK_COST = 64 * 2**20
 #: At least this many tasks per slot when the work allows it.
 TASKS_PER_SLOT = 4
