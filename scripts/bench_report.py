@@ -24,7 +24,7 @@ Timed, each as the median of ``--repeat`` rounds:
   ``--report`` (the summary alone): the difference is what the report costs;
 * **browser**: the page opened in headless chromium (selenium + chromedriver): the wall
   time of the navigation (``driver.get`` returns after the load event), and the page's own
-  ``loadEventEnd`` and first contentful paint from the Performance API.
+  ``loadEventEnd`` from the Performance API.
 """
 from __future__ import annotations
 
@@ -133,25 +133,21 @@ def browser():
 
 
 def measure_browser(driver, page: Path, repeat: int) -> Dict[str, float]:
-    walls, loads, paints = [], [], []
+    walls, loads = [], []
     for _ in range(repeat):
         driver.get("about:blank")
         start = time.perf_counter()
         driver.get(page.as_uri())  # returns once the load event has fired
         walls.append(time.perf_counter() - start)
-        timing = driver.execute_script("""
-            const nav = performance.getEntriesByType('navigation')[0];
-            const paint = performance.getEntriesByName('first-contentful-paint')[0];
-            return [nav.loadEventEnd, paint ? paint.startTime : null];""")
-        loads.append(timing[0] / 1000)
-        paints.append((timing[1] or 0) / 1000)
+        loads.append(driver.execute_script(
+            "return performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000)
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         if errors:
             raise RuntimeError(f"console errors in {page}: {errors}")
         plots = driver.execute_script("return document.querySelectorAll('figure.plot svg').length")
         if plots != 6:
             raise RuntimeError(f"{page}: {plots} plots rendered, expected 6")
-    return {"wall": statistics.median(walls), "load": statistics.median(loads), "paint": statistics.median(paints)}
+    return {"wall": statistics.median(walls), "load": statistics.median(loads)}
 
 
 def main(argv: List[str] = None) -> int:
@@ -188,13 +184,11 @@ def main(argv: List[str] = None) -> int:
     finally:
         driver.quit()
     print(f"\npython {sys.version.split()[0]}, {os.cpu_count()} cores, medians of {args.repeat}\n")
-    print("| files | HTML | summary only | summary + report | report's cost | browser: navigation | "
-          "load event | first paint |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| files | HTML | summary only | summary + report | report's cost | browser: navigation | load event |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['files']:,} | {r['html_bytes'] / 1e6:.2f} MB | {r['summary_s']:.2f} s | {r['with_report_s']:.2f} s "
-              f"| {r['with_report_s'] - r['summary_s']:.2f} s | {r['wall']:.3f} s | {r['load']:.3f} s "
-              f"| {r['paint']:.3f} s |")
+              f"| {r['with_report_s'] - r['summary_s']:.2f} s | {r['wall']:.3f} s | {r['load']:.3f} s |")
     small, large = rows
     print(f"\n{large['files']:,} against {small['files']:,} files: HTML {large['html_bytes'] / small['html_bytes']:.2f}x, "
           f"browser load {large['load'] / small['load']:.2f}x, report's cost "
