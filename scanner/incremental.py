@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional,
 from rugo.remote import is_url
 from scanner.entries import FileEntry
 from scanner.fields import DETAILS, FILES, parsed, stored
-from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY
+from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY, MANIFEST
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -305,8 +305,8 @@ def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: 
     that found nothing to do, when a walk of ``roots`` (with ``selection``) digests as the
     index's listing did; None when anything differs or cannot be told (then: scan).
 
-    Reads the index's footer with ``rugo`` and walks with :mod:`scanner.sources.local`: no
-    pyarrow, no pandas, no row of the index.
+    Reads the index's footer with ``rugo`` (a partitioned index's manifest as JSON) and
+    walks with :mod:`scanner.sources.local`: no pyarrow, no pandas, no row of the index.
     """
     import time
 
@@ -318,7 +318,11 @@ def unchanged_summary(index: str, roots: Sequence[str], detail: str, selection: 
     if any(is_url(root) for root in roots) or top > SUMMARY_TOP:
         return None
     try:
-        meta = json.loads(parquet.read_metadata(index)["key_value_metadata"][INDEX_METADATA_KEY])
+        if os.path.isdir(index):
+            with open(os.path.join(index, MANIFEST), "rb") as f:
+                meta = json.loads(f.read())
+        else:
+            meta = json.loads(parquet.read_metadata(index)["key_value_metadata"][INDEX_METADATA_KEY])
     except Exception:  # not there, not an index, not ours: the scan will say
         return None
     if (meta.get("format"), meta.get("roots"), meta.get("detail")) != (INDEX_FORMAT, list(roots), detail) or \

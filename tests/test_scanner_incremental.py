@@ -268,21 +268,24 @@ def test_the_report_accounts_for_the_time_saved(tmp_path: Path) -> None:
     assert summary["reused"] == 9 and summary["full"] is False
 
 
-def test_an_unchanged_rescan_prints_the_summary_without_pyarrow(tmp_path: Path) -> None:
-    """Nothing changed: the walk's digest matches the index's, and the summary the index
-    keeps is printed as a scan would print it, before pyarrow or pandas are imported."""
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_an_unchanged_rescan_prints_the_summary_without_pyarrow(tmp_path: Path, partitioned: bool) -> None:
+    """Nothing changed: the walk's digest matches the index's (a file's footer, or a
+    partitioned index's manifest), and the summary the index keeps is printed as a scan
+    would print it, before pyarrow or pandas are imported."""
     import subprocess
     import sys
 
     root = tmp_path / "lake"
     files = _lake(root)
     files["k=0/broken.parquet"].unlink()
-    index = tmp_path / "index.parquet"
+    index = tmp_path / ("index" if partitioned else "index.parquet")
     code = ("import sys, json; from scanner.__main__ import main; status = main(sys.argv[1:]); "
             "print(json.dumps([status, sorted(m for m in ('pyarrow', 'pandas', 'numpy') if m in sys.modules)]))")
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", code, str(root), "-o", str(index), "--no-progress", "--top", "3",
+        output = str(index) + ("/" if partitioned else "")
+        return subprocess.run([sys.executable, "-c", code, str(root), "-o", output, "--no-progress", "--top", "3",
                                *args], capture_output=True, text=True, cwd=Path(__file__).parent.parent)
 
     full = run("--full")
