@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import signal
 import sys
+import threading
 from contextlib import ExitStack, contextmanager
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -356,21 +358,36 @@ def _executor(args: argparse.Namespace) -> Iterator[Any]:
         return
     if args.scheduler and args.dask_local:
         raise ScanError("give --scheduler or --dask-local, not both")
+    # A Ctrl-C while the local cluster starts waits, pending, until it is up: a cluster half
+    # started cannot be closed cleanly, one that is up is closed on the way out. (Its worker
+    # processes, in our process group, see a Ctrl-C too, and dask prints their tracebacks
+    # as they stop; the scan still ends with status 130 and nothing left behind.)
+    blocked = bool(args.dask_local) and threading.current_thread() is threading.main_thread()
+    if blocked:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ScanError("--scheduler and --dask-local need dask.distributed: pip install 'rugo[dask]'") from None
-    with ExitStack() as stack:
-        if args.dask_local:
-            cluster = stack.enter_context(LocalCluster(n_workers=args.dask_local, threads_per_worker=1,
-                                                       processes=True, dashboard_address=":0"))
-            client = stack.enter_context(Client(cluster))
-        else:
-            try:
-                client = stack.enter_context(Client(args.scheduler))  # dask's connect timeout (30 s)
-            except OSError as exc:
-                raise ScanError(f"cannot reach the dask scheduler at {args.scheduler}: {exc}") from None
-        yield client.get_executor()
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ScanError("--scheduler and --dask-local need dask.distributed: pip install 'rugo[dask]'") from None
+        with ExitStack() as stack:
+            if args.dask_local:
+                cluster = stack.enter_context(LocalCluster(n_workers=args.dask_local, threads_per_worker=1,
+                                                           processes=True, dashboard_address=":0",
+                                                           silence_logs=logging.ERROR))
+                client = stack.enter_context(Client(cluster))
+                if blocked:
+                    blocked = False
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            else:
+                try:
+                    client = stack.enter_context(Client(args.scheduler))  # dask's connect timeout (30 s)
+                except OSError as exc:
+                    raise ScanError(f"cannot reach the dask scheduler at {args.scheduler}: {exc}") from None
+            yield client.get_executor()
+    finally:
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _hints(args: argparse.Namespace, fallback: Optional[str]) -> Optional[str]:
