@@ -127,7 +127,7 @@ class Split:
 
     def __init__(self, previous_files: "pa.Table") -> None:
         names = previous_files.column("file_name").to_pylist()
-        self._row = {name: i for i, name in enumerate(names)}
+        self._row = dict(zip(names, range(len(names))))
         self._identity = {name: previous_files.column(name).to_pylist() for name in IDENTITY[1:]}
         #: every entry found, in discovery order
         self.entries: List[FileEntry] = []
@@ -181,11 +181,12 @@ IDENTITY = ["file_name", "file_size_bytes", "mtime_ns", "ctime_ns", "inode", "et
 PARSED_FILES = [name for name, _ in stored(parsed(FILES))]
 
 
-def merge(split: Split, previous: Dict[str, "pa.Table"], scanned: Dict[str, "pa.Table"], detail: str
-          ) -> Tuple["pa.Table", "pa.Table", "pa.Table"]:
-    """The parsed ``files`` columns (one row per entry of ``split``, in order) and the
-    ``columns`` and ``row_groups`` parts (``file_id``: the entry's position) of a rescan,
-    from the earlier catalogue's parts (reused files) and those of the files scanned now.
+def merge(split: Split, previous: Dict[str, "pa.Table"], scanned: Dict[str, "pa.Table"], detail: str,
+          whole_files: bool = False) -> Tuple["pa.Table", "pa.Table", "pa.Table"]:
+    """The parsed ``files`` columns (``whole_files``: every column; one row per entry of
+    ``split``, in order) and the ``columns`` and ``row_groups`` parts (``file_id``: the
+    entry's position) of a rescan, from the earlier catalogue's parts (reused files) and
+    those of the files scanned now.
 
     Entries come in runs (reused files that were neighbours before, files scanned one
     after the other): each run is one slice of a part, so the rows are not copied.
@@ -194,7 +195,8 @@ def merge(split: Split, previous: Dict[str, "pa.Table"], scanned: Dict[str, "pa.
     import pyarrow as pa
 
     runs = _runs(split.reused_rows)
-    files = _spliced(runs, previous["files"].select(PARSED_FILES), scanned["files"].select(PARSED_FILES), None)
+    names = previous["files"].column_names if whole_files else PARSED_FILES
+    files = _spliced(runs, previous["files"].select(names), scanned["files"].select(names), None)
     nested = []
     for name in ("columns", "row_groups"):
         if DETAILS.index(detail) < DETAILS.index(name):

@@ -291,7 +291,18 @@ def _previous(previous: Union[PathLike, Catalogue, None], roots: Sequence[str], 
 
 def _merged(split: Split, scanned_entries: Sequence[Any], earlier: Catalogue, tables: Tables, retried: int,
             detail: str, skipped: Dict[str, int]) -> Catalogue:
-    """The catalogue of a rescan: the earlier rows of reused files, new rows of the rest."""
+    """The catalogue of a rescan: the earlier rows of reused files, new rows of the rest.
+
+    A reused file's listed columns (path, size, times, partitions) are those of its earlier
+    row (it is reused because they match), so whole ``files`` rows are spliced and only the
+    scanned files' are made from their entries; unless a scanned file brings a partition
+    key the earlier catalogue does not have: then every row is made from the entries.
+    """
+    keys = earlier.partition_columns
+    if set(partition_columns(scanned_entries)) <= set(keys):
+        scanned = Catalogue.from_tables(scanned_entries, tables, detail, keys=keys)._current()
+        files, columns, row_groups = merge(split, earlier._current(), scanned, detail, whole_files=True)
+        return Catalogue._of_parts(files, columns, row_groups, detail, keys, skipped, retried)
     entries = list(split.entries)
     for position, entry in zip((i for i, row in enumerate(split.reused_rows) if row < 0), scanned_entries):
         entries[position] = entry  # as fetching completed it (HTTP objects' sizes)
