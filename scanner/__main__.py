@@ -303,14 +303,11 @@ def _check_output(path: str, force: bool) -> bool:
     whether it is a scanner index already."""
     from scanner.catalogue.index import is_index
 
-    if os.path.isdir(path) and not is_dataset_path(path):
-        raise ScanError(f"--output {path} is a directory; name the index file (or end it with / for a "
-                        "partitioned index)")
     indexed = os.path.lexists(path) and is_index(path)
-    if os.path.isdir(path) and not indexed and os.listdir(path) and not force:
-        raise ScanError(f"--output {path} is a directory that is not empty and not a scanner index; refusing to "
-                        "write into it (choose another path, or --force)")
-    if os.path.isdir(path):
+    if os.path.isdir(path):  # a partitioned index: an existing one, or an empty directory to make one in
+        if not indexed and os.listdir(path) and not force:
+            raise ScanError(f"--output {path} is a directory that is not empty and not a scanner index; refusing "
+                            "to write into it (choose another path, or --force)")
         return indexed
     if os.path.lexists(path) and not force and not indexed:
         raise ScanError(f"--output {path} exists and is not a scanner index; refusing to overwrite it "

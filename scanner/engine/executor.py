@@ -299,9 +299,9 @@ def concat_tables(parts: Sequence[Tables], counts: Sequence[int]) -> Tables:
     return Tables(*out)
 
 
-def list_shards(url: str, storage_options: Optional[Mapping[str, Any]]) -> Tuple[List[str], List[str]]:
+def list_shards(url: str, storage_options: Optional[Mapping[str, Any]]) -> Tuple[List[str], bool]:
     """The top level of an object-store prefix: its sub-prefixes (each listed by a task:
-    :func:`list_task`) and the objects directly in it, each in key order."""
+    :func:`list_task`), in key order, and whether objects lie directly in it."""
     from scanner.sources.objectstore import filesystem_for
 
     fs, root = filesystem_for(url, storage_options)
@@ -309,10 +309,10 @@ def list_shards(url: str, storage_options: Optional[Mapping[str, Any]]) -> Tuple
     try:
         top = fs.ls(root, detail=True)
     except Exception:  # the listing's own error, with its message, comes from list_url
-        return [], [""]
+        return [], True
     shards = sorted(info["name"].rstrip("/")[len(root) + 1:] for info in top
                     if info.get("type") == "directory" and info["name"].rstrip("/") != root)
-    return shards, [""] if any(info.get("type", "file") == "file" for info in top) else []
+    return shards, any(info.get("type", "file") == "file" for info in top)
 
 
 def list_task(url: str, shard: str, storage_options: Optional[Mapping[str, Any]], selection: Selection,
@@ -335,11 +335,11 @@ def distributed_lister(executor: Executor) -> Callable[[str, Optional[Mapping[st
     def list_remote(url: str, storage_options: Optional[Mapping[str, Any]], selection: Selection) -> List[FileEntry]:
         if url.startswith(("http://", "https://")):
             return list_url(url, storage_options, selection)
-        shards, top = list_shards(url, storage_options)
+        shards, objects_on_top = list_shards(url, storage_options)
         if not shards:  # nothing to spread (or the listing fails: list_url says why)
             return list_url(url, storage_options, selection)
         units = [(url, shard, storage_options, selection, False) for shard in shards] + \
-            [(url, "", storage_options, selection, True) for _ in top]
+            ([(url, "", storage_options, selection, True)] if objects_on_top else [])
         listed = run_tasks(executor, list_task, units, lambda i: f"listing {url} {units[i][1] or '(top level)'}")
         entries: List[FileEntry] = []
         for found, skipped in listed:
