@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import logging
 import os
@@ -10,7 +11,7 @@ import signal
 import sys
 import threading
 from contextlib import ExitStack, contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, NoReturn, Optional, Sequence, Tuple
 
 
 #: Set (a plain store: the interpreter runs no signal handler in between) once the command is
@@ -43,6 +44,13 @@ _AS_COMMAND = __name__ == "__main__"
 if _AS_COMMAND:  # Ctrl-C or SIGTERM while still importing: exit quietly, no traceback
     signal.signal(signal.SIGINT, _exit_now)
     signal.signal(signal.SIGTERM, _exit_now)
+    # Read by mimalloc (pyarrow's default memory pool) when pyarrow loads, below. Arenas
+    # committed eagerly are backed by transparent huge pages where the kernel allows them
+    # (THP "madvise", the Debian default), and first touching fresh 2 MiB pages made a
+    # rescan's 90 MB splice 160-200 ms instead of 66 ms in about half of the runs (the
+    # rescan of 100,000 files with 1 % changed: median 2.30 s -> 2.13 s, 12 alternated runs;
+    # full scans alike). Committing on demand keeps 4 KiB pages. The user's setting wins.
+    os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
 
 from multiprocessing import resource_tracker  # noqa: E402
 
@@ -695,5 +703,28 @@ def _section(title: str, rows: List[List[str]]) -> List[str]:
                                             for c, w in zip(r, widths)] + [r[-1]]) for r in rows]
 
 
+def _exit(status: int) -> NoReturn:
+    """End the command with ``status``, without the interpreter's teardown.
+
+    By the time :func:`main` returns, nothing is left to do: the index and the report are
+    written, closed and renamed into place, every worker and the resource tracker have
+    ended, and every block is unlinked. What the teardown would still do is free the
+    catalogue object by object: about 150 ms at 100,000 files (an incremental rescan of
+    them takes 2 s). The exit handlers run (logging, multiprocessing, pyarrow), the
+    standard streams are flushed, and then the process ends. The usual exit instead while
+    a thread that is not a daemon still runs (a library's; none of ours), since the
+    interpreter would wait for it.
+    """
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
+            pass
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())
