@@ -138,3 +138,44 @@ def test_a_signal_once_the_cli_is_finishing_is_dropped(monkeypatch: pytest.Monke
     finally:
         for signum, handler in saved.items():
             real(signum, handler)
+
+
+def test_the_command_ends_without_teardown_and_loses_no_output(lake: Path, tmp_path: Path) -> None:
+    """``python -m scanner`` ends with ``os._exit`` after the exit handlers: the output,
+    to a file (fully buffered, unlike a terminal), is complete, the exit status is the
+    command's, and the index is in place."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    out, err = tmp_path / "out.json", tmp_path / "err.txt"
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        done = subprocess.run([sys.executable, "-m", "scanner", str(lake), "--no-progress", "--format", "json",
+                               "--strict", "--changes", "-o", str(tmp_path / "index.parquet")],
+                              cwd=REPO, env=env, stdout=stdout, stderr=stderr, timeout=120)
+    assert done.returncode == 1, err.read_text()  # --strict: the lake has broken files
+    summary = json.loads(out.read_text())
+    assert summary["failed"] == FAILED
+    assert Catalogue.read(tmp_path / "index.parquet").summary()["failed"] == FAILED
+
+
+def test_the_command_exits_as_usual_while_a_thread_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread that is not a daemon still running (a library's): the usual exit, which
+    waits for it, instead of ``os._exit``."""
+    import threading
+
+    import scanner.__main__ as cli
+
+    ended = []
+    monkeypatch.setattr(cli.os, "_exit", lambda status: ended.append(("os._exit", status)))
+    monkeypatch.setattr(cli.atexit, "_run_exitfuncs", lambda: ended.append(("handlers",)))
+    cli._exit(3)
+    assert ended == [("handlers",), ("os._exit", 3)]
+
+    release = threading.Event()
+    worker = threading.Thread(target=release.wait)
+    worker.start()
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            cli._exit(4)
+        assert exit_info.value.code == 4 and ended == [("handlers",), ("os._exit", 3)]
+    finally:
+        release.set()
+        worker.join()
