@@ -32,7 +32,8 @@ How:
   from spawn to exit. The contenders run alternately (order rotated each round),
   ``--repeat`` rounds, and the median is reported:
 
-  - ``scanner``: ``python -m scanner LAKE --no-progress -o INDEX --force`` (default
+  - ``scanner``: ``python -m scanner LAKE --no-progress -o INDEX --force --full`` (a
+    full scan each time, not a rescan that reuses the index of the last round; default
     ``--detail columns``: files + per-column min/max, index written; stdout discarded);
   - ``scanner files``: the same with ``--detail files`` (no statistics);
   - ``pyarrow loop``: ``os.scandir`` recursion (sorted), ``pq.read_metadata`` per file, a
@@ -494,9 +495,9 @@ def contenders(lake: Path, files: int, out: Path, with_pyarrow: bool) -> Dict[st
     py = sys.executable
     runs = {
         "scanner": [py, "-m", "scanner", os.fspath(lake), "--no-progress", "-o",
-                    os.fspath(out / "index-columns.parquet"), "--force"],
+                    os.fspath(out / "index-columns.parquet"), "--force", "--full"],
         "scanner files": [py, "-m", "scanner", os.fspath(lake), "--no-progress", "--detail", "files", "-o",
-                          os.fspath(out / "index-files.parquet"), "--force"],
+                          os.fspath(out / "index-files.parquet"), "--force", "--full"],
         "walk+stat floor": [py, "-c", WALK_FLOOR, os.fspath(lake), str(files)],
     }
     if with_pyarrow:
