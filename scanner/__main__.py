@@ -49,7 +49,8 @@ if _AS_COMMAND:  # Ctrl-C or SIGTERM while still importing: exit quietly, no tra
     # (THP "madvise", the Debian default), and first touching fresh 2 MiB pages made a
     # rescan's 90 MB splice 160-200 ms instead of 66 ms in about half of the runs (the
     # rescan of 100,000 files with 1 % changed: median 2.30 s -> 2.13 s, 12 alternated runs;
-    # full scans alike). Committing on demand keeps 4 KiB pages. The user's setting wins.
+    # full scans the same within the noise). Committing on demand keeps 4 KiB pages. The
+    # user's own setting wins.
     os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
 
 from multiprocessing import resource_tracker  # noqa: E402
