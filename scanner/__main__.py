@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import json
 import logging
 import os
@@ -52,6 +53,12 @@ if _AS_COMMAND:  # Ctrl-C or SIGTERM while still importing: exit quietly, no tra
     # full scans the same within the noise). Committing on demand keeps 4 KiB pages. The
     # user's own setting wins.
     os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
+    # No cyclic garbage collection in this one short process: a scan allocates an object or
+    # more per file (entries, listings) and none of them is part of a cycle, yet the
+    # collector kept traversing them and every imported module's objects (100,000 files:
+    # 461 collections, 223 ms of the scan's main thread, measured with gc.callbacks).
+    # Reference counting frees everything that is not in a cycle, as before.
+    gc.disable()
 
 from multiprocessing import resource_tracker  # noqa: E402
 
