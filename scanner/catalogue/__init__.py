@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 from collections import Counter
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -191,20 +192,22 @@ class Catalogue:
         the hive partition keys, in order, when they are those of a larger listing)."""
         plain = tables.files.drop_columns(["file_id"])
         error_type = plain.column("error_type")
-        # one transposition of the entries, then a column each (-1: unknown, null here)
-        paths, sizes, mtimes, _, _, _, etags, ctimes, inodes = zip(*entries) if entries else [()] * 9
+        # a column at a time, by attribute (-1: unknown, null here); not zip(*entries), whose
+        # iterator per entry woke the cyclic GC: 3x slower at 100,000 files
+        def field(name: str) -> Iterator[Any]:
+            return map(attrgetter(name), entries)
 
-        def known(values: Sequence[int], unknown: Any = lambda v: v < 0) -> pa.Array:
-            numbers = np.fromiter(values, dtype=np.int64, count=len(values))
+        def known(name: str, unknown: Any = lambda v: v < 0) -> pa.Array:
+            numbers = np.fromiter(field(name), dtype=np.int64, count=len(entries))
             return pa.array(numbers, pa.int64(), mask=unknown(numbers))
 
         listed = {
-            "file_name": pa.array(paths, pa.string()),
-            "file_size_bytes": known(sizes),
-            "mtime_ns": known(mtimes),
-            "ctime_ns": known(ctimes),
-            "inode": known(inodes, lambda v: v == -1),  # an inode above 2**63 is negative here
-            "etag": pa.array(etags, pa.string()),
+            "file_name": pa.array(list(field("path")), pa.string()),
+            "file_size_bytes": known("size"),
+            "mtime_ns": known("mtime_ns"),
+            "ctime_ns": known("ctime_ns"),
+            "inode": known("inode", lambda v: v == -1),  # an inode above 2**63 is negative here
+            "etag": pa.array(list(field("etag")), pa.string()),
             "status": pc.if_else(pc.is_null(error_type), "ok", "error").cast(pa.string()),
         }
         partitions = partition_columns(entries, keys)
