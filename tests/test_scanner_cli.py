@@ -158,7 +158,7 @@ def test_the_command_ends_without_teardown_and_loses_no_output(lake: Path, tmp_p
 
 def test_the_command_exits_as_usual_while_a_thread_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """A thread that is not a daemon still running (a library's): the usual exit, which
-    waits for it, instead of ``os._exit``."""
+    waits for it, instead of ``os._exit``; daemon threads do not hold it up."""
     import threading
 
     import scanner.__main__ as cli
@@ -166,16 +166,21 @@ def test_the_command_exits_as_usual_while_a_thread_runs(monkeypatch: pytest.Monk
     ended = []
     monkeypatch.setattr(cli.os, "_exit", lambda status: ended.append(("os._exit", status)))
     monkeypatch.setattr(cli.atexit, "_run_exitfuncs", lambda: ended.append(("handlers",)))
-    cli._exit(3)
-    assert ended == [("handlers",), ("os._exit", 3)]
-
     release = threading.Event()
+    daemon = threading.Thread(target=release.wait, daemon=True)
     worker = threading.Thread(target=release.wait)
+    daemon.start()
     worker.start()
     try:
+        # the threads of this test only: others that earlier tests left do not count
+        monkeypatch.setattr(cli.threading, "enumerate", lambda: [threading.main_thread(), daemon])
+        cli._exit(3)
+        assert ended == [("handlers",), ("os._exit", 3)]
+        monkeypatch.setattr(cli.threading, "enumerate", lambda: [threading.main_thread(), daemon, worker])
         with pytest.raises(SystemExit) as exit_info:
             cli._exit(4)
         assert exit_info.value.code == 4 and ended == [("handlers",), ("os._exit", 3)]
     finally:
         release.set()
         worker.join()
+        daemon.join()
