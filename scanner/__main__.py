@@ -317,11 +317,12 @@ def _check_roots(paths: Sequence[str]) -> None:
 def _check_output(path: str, force: bool) -> bool:
     """Refuse an ``--output`` that would destroy data or cannot be written, before scanning;
     whether it is a scanner index already."""
-    from scanner.catalogue.index import is_index
+    from scanner.catalogue.index import is_index, is_unfinished_dataset
 
     indexed = os.path.lexists(path) and is_index(path)
     if os.path.isdir(path):  # a partitioned index: an existing one, or an empty directory to make one in
-        if not indexed and os.listdir(path) and not force:
+        # (or one holding only the parts of a write killed before its manifest)
+        if not indexed and os.listdir(path) and not force and not is_unfinished_dataset(path):
             raise ScanError(f"--output {path} is a directory that is not empty and not a scanner index; refusing "
                             "to write into it (choose another path, or --force)")
         return indexed
@@ -372,9 +373,9 @@ def _executor(args: argparse.Namespace) -> Iterator[Any]:
     if args.scheduler and args.dask_local:
         raise ScanError("give --scheduler or --dask-local, not both")
     # A Ctrl-C while the local cluster starts waits, pending, until it is up: a cluster half
-    # started cannot be closed cleanly, one that is up is closed on the way out. (Its worker
-    # processes, in our process group, see a Ctrl-C too, and dask prints their tracebacks
-    # as they stop; the scan still ends with status 130 and nothing left behind.)
+    # started cannot be closed cleanly, one that is up is closed on the way out. Its worker
+    # processes, in our process group, end at once and quietly on a Ctrl-C
+    # (scanner.engine.dask_worker): no traceback from them.
     blocked = bool(args.dask_local) and threading.current_thread() is threading.main_thread()
     if blocked:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -384,10 +385,13 @@ def _executor(args: argparse.Namespace) -> Iterator[Any]:
         except ImportError:
             raise ScanError("--scheduler and --dask-local need dask.distributed: pip install 'rugo[dask]'") from None
         with ExitStack() as stack:
+            dask_log = logging.getLogger("distributed")
+            stack.callback(dask_log.setLevel, dask_log.level)  # first in, last out: once all is closed
             if args.dask_local:
                 cluster = stack.enter_context(LocalCluster(n_workers=args.dask_local, threads_per_worker=1,
                                                            processes=True, dashboard_address=":0",
-                                                           silence_logs=logging.ERROR))
+                                                           silence_logs=logging.ERROR,
+                                                           preload=["scanner.engine.dask_worker"]))
                 client = stack.enter_context(Client(cluster))
                 if blocked:
                     blocked = False
@@ -397,7 +401,14 @@ def _executor(args: argparse.Namespace) -> Iterator[Any]:
                     client = stack.enter_context(Client(args.scheduler))  # dask's connect timeout (30 s)
                 except OSError as exc:
                     raise ScanError(f"cannot reach the dask scheduler at {args.scheduler}: {exc}") from None
-            yield client.get_executor()
+            try:
+                yield client.get_executor()
+            except BaseException:
+                # Stopped (Ctrl-C, an error): what dask logs as the cluster closes, about the
+                # workers the same Ctrl-C ended and their closed connections, is noise (and
+                # the cluster's silence_logs ends as it closes: it would be printed).
+                dask_log.setLevel(logging.CRITICAL)
+                raise
     finally:
         if blocked:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from rugo.remote import is_url
 from scanner.catalogue import Catalogue
 from scanner.catalogue.frames import partition_columns
-from scanner.catalogue.index import index_metadata, metadata_of, part_name
+from scanner.catalogue.index import index_metadata, metadata_of, part_name, remove_parts
 from scanner.engine.batches import parse
 from scanner.engine.executor import TaskOptions, distributed_lister, executor_shape, scan_on
 from scanner.engine.local.coordinator import check_options, scan, scan_inline
@@ -123,6 +123,7 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
     split = Split(identity) if identity is not None else None
     selection = Selection(include, exclude, ignore=[os.path.abspath(os.fspath(p)) for p in ignore])
     parts: Optional[Tuple[str, List[str]]] = None
+    writer: Optional[_PartWriter] = None
     try:
         if executor is not None:
             writer = _PartWriter(os.fspath(parts_dir), detail, roots, run=secrets.token_hex(4)) \
@@ -136,6 +137,10 @@ def build_catalogue(paths: Union[PathLike, Sequence[PathLike]], *, workers: Opti
                                                   split)
         if isinstance(earlier, Future):  # read on a thread while the lake was walked and scanned
             earlier = earlier.result()
+    except BaseException:
+        if writer is not None:  # the parts the tasks wrote: no manifest will list them
+            remove_parts(writer.directory, writer.run)
+        raise
     finally:
         if isinstance(earlier, Future):
             earlier.cancel()

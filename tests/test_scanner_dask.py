@@ -4,7 +4,10 @@ whatever happens to the tasks."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,13 +17,14 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+import scanner.catalogue as catalogue_module
 import scanner.engine.executor as executor_module
 from scanner import Catalogue, ScanError, build_catalogue
 from scanner.__main__ import main
 from scanner.engine.executor import MIN_TASK_COST, TASKS_PER_SLOT, plan_tasks, scan_on, TaskOptions
 from scanner.entries import FileEntry
 from scanner.sources import discover
-from scanner_helpers import hook_file, make_lake, shm_blocks, wait_until, write
+from scanner_helpers import group_gone, hook_file, kill_group, make_lake, shm_blocks, start_cli, wait_until, write
 
 distributed = pytest.importorskip("distributed", reason="the dask extra is not installed: pip install 'rugo[dask]'")
 
@@ -214,6 +218,35 @@ def test_cli_dask_local(lake: Path, capsys: pytest.CaptureFixture, tmp_path: Pat
     assert "cannot reach the dask scheduler" in capsys.readouterr().err
 
 
+def test_ctrl_c_with_dask_local_is_quiet_and_leaves_nothing(tmp_path: Path) -> None:
+    """Ctrl-C at the terminal (SIGINT to the whole process group) during a ``--dask-local``
+    scan into a partitioned index: status 130 and one line, no traceback from the
+    cluster's workers (they end quietly: scanner.engine.dask_worker), no part left in the
+    output directory, no shared memory and no process left."""
+    root = tmp_path / "lake"
+    for i in range(8):
+        write(root / f"f{i:02d}.parquet", pa.table({"a": list(range(i + 1))}))
+    hook_file(root / "f03.parquet", "sleep:4")  # a task busy when the Ctrl-C comes
+    out = tmp_path / "index"
+    before = set(shm_blocks())
+    proc = start_cli(str(root), "--dask-local", "2", "--workers", "2", "-o", f"{out}/", hooks=True)
+    try:
+        # a task's local engine has blocks in /dev/shm: the cluster is up and scanning
+        wait_until(lambda: set(shm_blocks()) - before or proc.poll() is not None, 120, "a task's shared memory")
+        assert proc.poll() is None, proc.communicate()
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal does
+        _, err = proc.communicate(timeout=120)
+        wait_until(lambda: group_gone(proc.pid), 30, "the command's processes to end")
+    except BaseException:
+        kill_group(proc)
+        raise
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err, err.decode()
+    assert b"interrupted" in err
+    assert not out.exists() or not os.listdir(out)
+    wait_until(lambda: set(shm_blocks()) <= before, 30, "the tasks' blocks to be unlinked")
+
+
 def test_partitioned_index_written_by_the_tasks(client: "distributed.Client", lake: Path, tmp_path: Path,
                                                 many_tasks: None) -> None:
     """Each task writes its rows as a part; the manifest makes them one index, which
@@ -292,3 +325,61 @@ def test_s3_through_the_cluster(client: "distributed.Client", tmp_path: Path, ma
     assert len(spread.files) == len(objects) - 1 and spread.skipped == {"hidden name (starts with . or _)": 1}
     assert spread.files["file_name"].tolist() == sorted(spread.files["file_name"])  # key order
     assert (spread.files["status"] == "error").sum() == 1
+
+
+def test_a_failed_or_killed_partitioned_write_leaves_the_index_as_it_was(lake: Path, tmp_path: Path, many_tasks: None,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parts of a scan that fails (or is interrupted) before its manifest are removed:
+    the earlier index, its parts and nothing else stay. What a killed scan leaves (parts,
+    a dead writer's temporary file, no manifest) is taken up by the next write."""
+    from scanner.catalogue.index import MANIFEST, index_metadata
+
+    out = tmp_path / "index"
+    with ThreadPoolExecutor(2) as pool:
+        build_catalogue(str(lake), progress=False, executor=pool, parts_dir=out).write(out)
+    before = sorted(os.listdir(out))
+    assert len(before) > 3 and MANIFEST in before
+
+    real = executor_module.scan_task
+
+    def failing(payload: bytes, options: TaskOptions, hints: object, number: int, attempt: int) -> object:
+        if number == 2:
+            raise OSError("disk on fire")
+        return real(payload, options, hints, number, attempt)
+
+    monkeypatch.setattr(executor_module, "scan_task", failing)
+    with ThreadPoolExecutor(1) as pool, pytest.raises(ScanError):  # one thread: no task still running after
+        build_catalogue(str(lake), progress=False, executor=pool, parts_dir=out)
+    assert sorted(os.listdir(out)) == before  # the other tasks' parts are gone again
+    monkeypatch.setattr(executor_module, "scan_task", real)
+
+    # the local engine's write of a partitioned index, failing at its second part
+    catalogue = build_catalogue(str(lake), progress=False)
+    written: List[str] = []
+
+    def second_fails(tables: object, path: str) -> None:
+        if written:
+            raise KeyboardInterrupt
+        written.append(path)
+        real_write(tables, path)
+
+    real_write = catalogue_module.write_atomically
+    monkeypatch.setattr(catalogue_module, "INDEX_SLICE_FILES", 8)
+    monkeypatch.setattr(catalogue_module, "write_atomically", second_fails)
+    with pytest.raises(KeyboardInterrupt):
+        catalogue.write(out)
+    assert written and sorted(os.listdir(out)) == before
+    monkeypatch.undo()
+
+    # a killed scan: its parts and a dead writer's temporary file, no manifest
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    for name in index_metadata(out)["parts"][:2]:
+        shutil.copy(out / name, killed / name.replace("part-", "part-0dead"))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = f"part-0dead0000-00009.parquet.tmp-{int(dead.stdout)}-abcd1234"
+    (killed / stale).write_bytes(b"half a part")
+    assert main([str(lake), "--no-progress", "-o", str(killed) + "/"]) == 0
+    parts = index_metadata(killed)["parts"]
+    assert sorted(os.listdir(killed)) == sorted(parts + [MANIFEST])
+    assert_same(Catalogue.read(killed), catalogue)

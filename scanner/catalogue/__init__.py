@@ -34,8 +34,8 @@ from scanner.catalogue.bounds import decode_bound, encode_bound
 from scanner.catalogue.frames import (ARROW_TYPES, Part, files_fields, from_frame, from_index, index_arrays, nest,
                                       partition_columns, sorted_by_file, to_frame, unnest)
 from scanner.catalogue.index import (INDEX_FORMAT, INDEX_METADATA_KEY, MANIFEST, READABLE_FORMATS, index_metadata,
-                                     is_dataset_path, is_index, metadata_of, part_name, write_manifest,
-                                     write_atomically)
+                                     is_dataset_path, is_index, metadata_of, part_name, remove_parts,
+                                     write_manifest, write_atomically)
 from scanner.engine.results import Results, Tables
 from scanner.entries import SKIP_INDEX, FileEntry
 from scanner.errors import ScanError
@@ -241,11 +241,16 @@ class Catalogue:
         written = self.written_parts
         if written is not None and os.path.realpath(written[0]) == os.path.realpath(directory):
             names = list(written[1])
-        else:
-            run, names = secrets.token_hex(4), []
+            write_manifest(directory, meta, names)
+            return
+        run, names = secrets.token_hex(4), []
+        try:
             for number, table in enumerate(self._index_slices(INDEX_SLICE_FILES, self.part_meta())):
                 names.append(part_name(run, number))
                 write_atomically([table], os.path.join(directory, names[-1]))
+        except BaseException:  # no manifest will list them: the index stays as it was
+            remove_parts(directory, run)
+            raise
         write_manifest(directory, meta, names)
 
     def _index_meta(self, summary: Optional[Dict[str, Any]]) -> Dict[str, Any]:

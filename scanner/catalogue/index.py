@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Iterable, List, Optional, Union
 
@@ -20,8 +21,8 @@ from scanner.atomic import replacing
 from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY, MANIFEST, READABLE_FORMATS, is_dataset_path
 
 __all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "READABLE_FORMATS", "NESTED_PREFIXES", "MANIFEST", "nested_name",
-           "is_index", "index_metadata", "is_dataset_path", "part_name", "write_manifest", "metadata_of",
-           "write_atomically"]
+           "is_index", "index_metadata", "is_dataset_path", "part_name", "remove_parts", "is_unfinished_dataset",
+           "write_manifest", "metadata_of", "write_atomically"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -66,21 +67,69 @@ def part_name(run: str, number: int) -> str:
     return f"part-{run}-{number:05d}.parquet"
 
 
+def remove_parts(directory: PathLike, run: str) -> None:
+    """Remove what the write ``run`` left in ``directory`` when it failed or was
+    interrupted before its manifest: its parts, and the temporary files of parts being
+    written. The manifest and the parts of earlier writes stay: the index is as it was."""
+    directory = os.fspath(directory)
+    prefix = f"part-{run}-"
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if name.startswith(prefix):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:  # a temporary file renamed meanwhile, or removed by another
+                pass
+
+
+def is_unfinished_dataset(directory: PathLike) -> bool:
+    """Whether ``directory`` holds parts of partitioned-index writes and nothing else, with
+    no manifest: what a write killed before its manifest (SIGKILL, a crash) leaves. The
+    next write into it removes them (:func:`write_manifest`)."""
+    directory = os.fspath(directory)
+    names = os.listdir(directory)
+    return bool(names) and all(
+        (found := _PART.fullmatch(name)) is not None
+        and (found.group(1) is not None or is_index(os.path.join(directory, name)))
+        for name in names)
+
+
+#: A part's file name (:func:`part_name`), or the temporary file of one being written
+#: (:func:`scanner.atomic.replacing`: ``.tmp-<writer's pid>-<token>``; group 1: the pid).
+_PART = re.compile(r"part-[0-9a-f]+-\d+\.parquet(?:\.tmp-(\d+)-[0-9a-f]+)?")
+
+
 def write_manifest(directory: PathLike, meta: dict, parts: List[str]) -> None:
     """Make ``parts`` (written already, in order) the partitioned index at ``directory``:
-    its manifest replaced atomically, then the parts of earlier writes removed. A reader
-    of the manifest sees the old index or the new one; ``DIR/*.parquet`` globs (duckdb)
-    see only the new parts once this returns."""
+    its manifest replaced atomically, then the parts of earlier writes removed, and the
+    temporary files of part writers that died (no process of that pid runs on this host).
+    A reader of the manifest sees the old index or the new one; ``DIR/*.parquet`` globs
+    (duckdb) see only the new parts once this returns."""
     directory = os.fspath(directory)
     with replacing(os.path.join(directory, MANIFEST)) as f:
         f.write(json.dumps({**meta, "parts": parts}).encode())
     keep = set(parts)
     for name in os.listdir(directory):
-        if name.startswith("part-") and name.endswith(".parquet") and name not in keep:
-            try:
+        found = _PART.fullmatch(name)
+        if found and name not in keep and (found.group(1) is None or not _running(int(found.group(1)))):
+            try:  # an earlier write's part, or the temporary file of a writer that died
                 os.unlink(os.path.join(directory, name))
             except FileNotFoundError:  # another writer removed it first
                 pass
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists (a writer whose temporary file may still become a part)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's, alive
+        return True
+    return True
 
 
 def metadata_of(schema: pa.Schema) -> Optional[dict]:

@@ -123,8 +123,10 @@ def _context() -> Any:
     return context
 
 
-#: Modules the forkserver imports before forking anything.
-_PRELOAD = ["scanner.engine.local.worker", "scanner.engine.batches", "scanner.engine.local.shm"]
+#: Modules the forkserver imports before forking anything (``server`` first: it makes the
+#: server, and so every worker it forks, ignore SIGINT).
+_PRELOAD = ["scanner.engine.local.server", "scanner.engine.local.worker", "scanner.engine.batches",
+            "scanner.engine.local.shm"]
 
 
 def reap(process: Any) -> None:
