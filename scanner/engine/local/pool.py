@@ -12,9 +12,10 @@ in the CLI, workers are spawned. Each worker has its own pipe, so the coordinato
 exactly which batches a dead worker took with it.
 
 The first worker's start starts the server, with SIGINT ignored (from the main thread:
-:func:`_sigint_ignored`), so the server and every worker it forks ignore Ctrl-C from their
-first instruction (only the coordinator decides what an interrupt means); a worker also
-ignores it itself as it starts, for a server that someone else started. The server exits
+:func:`_sigint_ignored`; from any thread: its first preload, :mod:`scanner.engine.local.server`),
+so the server and every worker it forks ignore Ctrl-C from their first instruction (only
+the coordinator decides what an interrupt means); a worker also ignores it itself as it
+starts, for a server that someone else started. The server exits
 by itself when the process that started it does.
 """
 from __future__ import annotations
