@@ -513,7 +513,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
 
 
 def _print_answers(catalogue: "scanner.Catalogue", args: argparse.Namespace, output: Optional[str],
-            summary: Optional[Dict[str, Any]] = None) -> int:
+                   summary: Optional[Dict[str, Any]] = None) -> int:
     """Print the summary (and the tables asked for) of ``catalogue`` (``summary``: its
     ``summary(SUMMARY_TOP)`` when made already); the exit status."""
     summary = truncated(summary, args.top) if summary is not None and args.top <= SUMMARY_TOP else \

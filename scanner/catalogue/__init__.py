@@ -318,11 +318,10 @@ class Catalogue:
         if meta is None:
             raise ScanError(f"{directory}: not a scanner index (a directory without a readable {MANIFEST})")
         cls._check_format(meta, directory)
-        tables = [pq.read_table(os.path.join(directory, name), use_threads=False) for name in meta["parts"]]
-        table = pa.concat_tables(tables, promote_options="permissive") if tables else None
-        if table is None:
+        if not meta["parts"]:
             raise ScanError(f"{directory}: a partitioned index without parts")
-        return cls._from_index_table(table, meta, directory)
+        tables = [pq.read_table(os.path.join(directory, name), use_threads=False) for name in meta["parts"]]
+        return cls._from_index_table(pa.concat_tables(tables, promote_options="permissive"), meta, directory)
 
     @classmethod
     def read_parquet(cls, parquet: pq.ParquetFile, path: str) -> "Catalogue":

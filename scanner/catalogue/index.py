@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from scanner.atomic import replacing
+from scanner.engine.local.shm import owner_alive
 from scanner.index_format import INDEX_FORMAT, INDEX_METADATA_KEY, MANIFEST, READABLE_FORMATS, is_dataset_path
 
 __all__ = ["INDEX_METADATA_KEY", "INDEX_FORMAT", "READABLE_FORMATS", "NESTED_PREFIXES", "MANIFEST", "nested_name",
@@ -72,17 +73,11 @@ def remove_parts(directory: PathLike, run: str) -> None:
     interrupted before its manifest: its parts, and the temporary files of parts being
     written. The manifest and the parts of earlier writes stay: the index is as it was."""
     directory = os.fspath(directory)
-    prefix = f"part-{run}-"
     try:
         names = os.listdir(directory)
     except FileNotFoundError:
         return
-    for name in names:
-        if name.startswith(prefix):
-            try:
-                os.unlink(os.path.join(directory, name))
-            except FileNotFoundError:  # a temporary file renamed meanwhile, or removed by another
-                pass
+    _unlink(directory, [name for name in names if name.startswith(f"part-{run}-")])
 
 
 def is_unfinished_dataset(directory: PathLike) -> bool:
@@ -112,24 +107,20 @@ def write_manifest(directory: PathLike, meta: dict, parts: List[str]) -> None:
     with replacing(os.path.join(directory, MANIFEST)) as f:
         f.write(json.dumps({**meta, "parts": parts}).encode())
     keep = set(parts)
-    for name in os.listdir(directory):
-        found = _PART.fullmatch(name)
-        if found and name not in keep and (found.group(1) is None or not _running(int(found.group(1)))):
-            try:  # an earlier write's part, or the temporary file of a writer that died
-                os.unlink(os.path.join(directory, name))
-            except FileNotFoundError:  # another writer removed it first
-                pass
+    # an earlier write's part, or the temporary file of a writer that died (a zombie too)
+    _unlink(directory, [name for name in os.listdir(directory)
+                        if (found := _PART.fullmatch(name)) and name not in keep
+                        and (found.group(1) is None or not owner_alive(int(found.group(1)), 0))])
 
 
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` exists (a writer whose temporary file may still become a part)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's, alive
-        return True
-    return True
+def _unlink(directory: str, names: List[str]) -> None:
+    """Remove ``names`` from ``directory``; one already gone (removed by another writer, a
+    temporary file renamed meanwhile) is no error."""
+    for name in names:
+        try:
+            os.unlink(os.path.join(directory, name))
+        except FileNotFoundError:
+            pass
 
 
 def metadata_of(schema: pa.Schema) -> Optional[dict]:
